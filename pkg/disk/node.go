@@ -62,16 +62,21 @@ func DiskTypeLabel(category string) string {
 	return LabelDiskTypePrefix + category
 }
 
-// DescribesDiskTypes tells whether the driver has labelled the node with its
-// disk-type availability. A node it has not described yet must not be rejected
-// for that alone.
-func DescribesDiskTypes(labels map[string]string) bool {
-	for k := range labels {
-		if strings.HasPrefix(k, LabelDiskTypePrefix) {
-			return true
+// DiskTypesOf reads the node's disk-type labels: the known categories marked
+// available, and whether the driver has described the node at all (a node it
+// has not described yet must not be rejected for that alone).
+func DiskTypesOf(labels map[string]string) (available CategorySet, described bool) {
+	for k, v := range labels {
+		category, ok := strings.CutPrefix(k, LabelDiskTypePrefix)
+		if !ok {
+			continue
+		}
+		described = true
+		if v == DiskTypeAvailable {
+			available |= CategoryBit(category)
 		}
 	}
-	return false
+	return available, described
 }
 
 // NodeClassifier turns node labels into the facts the rules read. Build one
@@ -108,11 +113,14 @@ type NodeFacts struct {
 	NVMeWhy string
 	// DescribesDiskTypes is true when the node carries disk-type labels.
 	DescribesDiskTypes bool
+	// DiskTypes are the categories the node's labels mark available.
+	DiskTypes CategorySet
 }
 
 // Describe reads the facts of a node from its labels.
 func (c *NodeClassifier) Describe(labels map[string]string) NodeFacts {
-	f := NodeFacts{Region: RegionOf(labels), DescribesDiskTypes: DescribesDiskTypes(labels)}
+	f := NodeFacts{Region: RegionOf(labels)}
+	f.DiskTypes, f.DescribesDiskTypes = DiskTypesOf(labels)
 	zone, err := ZoneOf(labels, c.ZoneKeys)
 	f.Zone = zone
 	if err != nil {
@@ -145,4 +153,11 @@ func (c *NodeClassifier) NVMe(labels map[string]string) (bool, string) {
 		return true, "instance family " + fam + " supports NVMe multi-attach"
 	}
 	return false, fmt.Sprintf("instance type %s (family %s) does not support NVMe multi-attach", it, fam)
+}
+
+// DescribesDiskTypes tells whether the driver has labelled the node with its
+// disk-type availability.
+func DescribesDiskTypes(labels map[string]string) bool {
+	_, described := DiskTypesOf(labels)
+	return described
 }

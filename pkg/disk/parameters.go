@@ -35,6 +35,17 @@ var knownCategories = []string{
 	CategoryEEDStandard, CategoryEEDPremium, CategoryAvailable,
 }
 
+// CategorySet is a set of known disk categories, one bit each.
+type CategorySet uint32
+
+// CategoryBit returns the bit of a known category, or 0 for an unknown one.
+func CategoryBit(category string) CategorySet {
+	if i := slices.Index(knownCategories, category); i >= 0 {
+		return 1 << i
+	}
+	return 0
+}
+
 // IsKnownCategory tells whether the driver accepts the disk category.
 func IsKnownCategory(category string) bool {
 	return slices.Contains(knownCategories, category)

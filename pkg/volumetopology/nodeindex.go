@@ -1,0 +1,159 @@
+package volumetopology
+
+import (
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+)
+
+// nodeIndex holds the facts read from each node's labels and, per zone, the
+// NVMe-capable nodes. Node informer events keep it current (and the node
+// queueing hint feeds it the event's node before a pod is retried, so a retry
+// never runs on an index older than the event that caused it). Filter reads a
+// node's facts with one map look-up and re-reads labels only when the
+// scheduler's snapshot holds another object than the index, so a decision is
+// always based on the snapshot's labels.
+//
+// The per-zone sets are copy-on-write: a published set is never changed, so
+// PreFilter can hand one to the scheduler as its PreFilterResult.
+type nodeIndex struct {
+	classifier *disk.NodeClassifier
+
+	// facts maps each node object the index holds to its facts. Keyed by
+	// the object, a look-up both finds the facts and proves they are of the
+	// object the scheduler is looking at; the sync.Map keeps it lock-free.
+	facts sync.Map // *v1.Node -> *disk.NodeFacts
+
+	mu      sync.RWMutex                // guards what follows
+	byName  map[string]*nodeEntry       // the object held for each node
+	nvme    map[string]sets.Set[string] // zone -> NVMe-capable nodes
+	nvmeAll sets.Set[string]
+}
+
+type nodeEntry struct {
+	node  *v1.Node // the object the facts were read from
+	facts disk.NodeFacts
+}
+
+func newNodeIndex(c *disk.NodeClassifier) *nodeIndex {
+	return &nodeIndex{classifier: c, byName: map[string]*nodeEntry{}, nvme: map[string]sets.Set[string]{}, nvmeAll: sets.New[string]()}
+}
+
+// handler keeps the index current from a node informer.
+func (x *nodeIndex) handler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { x.observe(obj) },
+		UpdateFunc: func(_, obj interface{}) { x.observe(obj) },
+		DeleteFunc: func(obj interface{}) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if n, ok := obj.(*v1.Node); ok {
+				x.remove(n.Name)
+			}
+		},
+	}
+}
+
+func (x *nodeIndex) observe(obj interface{}) {
+	if n, ok := obj.(*v1.Node); ok {
+		x.update(n)
+	}
+}
+
+// get returns the facts of a node object. When the index holds another object
+// of that name (the snapshot and the informer are a moment apart), it reads
+// the labels of the object it was given and leaves the index alone: only
+// events, which come in order, write the index.
+func (x *nodeIndex) get(node *v1.Node) *disk.NodeFacts {
+	if v, ok := x.facts.Load(node); ok {
+		return v.(*disk.NodeFacts)
+	}
+	f := x.classifier.Describe(node.Labels)
+	return &f
+}
+
+// update records a node object from an event and returns its facts.
+func (x *nodeIndex) update(node *v1.Node) *disk.NodeFacts {
+	ne := &nodeEntry{node: node, facts: x.classifier.Describe(node.Labels)}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old := x.byName[node.Name]
+	x.byName[node.Name] = ne
+	x.facts.Store(node, &ne.facts)
+	if old != nil && old.node != node {
+		x.facts.Delete(old.node)
+	}
+	if old == nil || old.facts.Zone != ne.facts.Zone || old.facts.NVMe != ne.facts.NVMe {
+		if old != nil && old.facts.NVMe {
+			x.setNVMe(old.facts.Zone, node.Name, false)
+		}
+		if ne.facts.NVMe {
+			x.setNVMe(ne.facts.Zone, node.Name, true)
+		}
+	}
+	return &ne.facts
+}
+
+func (x *nodeIndex) remove(name string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old := x.byName[name]; old != nil {
+		delete(x.byName, name)
+		x.facts.Delete(old.node)
+		if old.facts.NVMe {
+			x.setNVMe(old.facts.Zone, name, false)
+		}
+	}
+}
+
+// setNVMe publishes new copies of the sets that change. Called with mu held.
+func (x *nodeIndex) setNVMe(zone, name string, in bool) {
+	edit := func(s sets.Set[string]) sets.Set[string] {
+		c := s.Clone()
+		if in {
+			c.Insert(name)
+		} else {
+			c.Delete(name)
+		}
+		return c
+	}
+	x.nvme[zone] = edit(x.nvme[zone])
+	x.nvmeAll = edit(x.nvmeAll)
+}
+
+// nvmeNodes returns the NVMe-capable nodes of the zones, or of every zone when
+// zones is nil. The result must not be modified.
+func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if all {
+		return x.nvmeAll
+	}
+	if len(zones) == 1 {
+		if s := x.nvme[zones[0]]; s != nil {
+			return s
+		}
+		return sets.New[string]()
+	}
+	out := sets.New[string]()
+	for _, z := range zones {
+		out = out.Union(x.nvme[z])
+	}
+	return out
+}
+
+// nvmeCounts returns how many NVMe-capable nodes each zone has.
+func (x *nodeIndex) nvmeCounts() map[string]int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make(map[string]int64, len(x.nvme))
+	for z, s := range x.nvme {
+		out[z] = int64(s.Len())
+	}
+	return out
+}

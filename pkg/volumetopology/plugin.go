@@ -1,0 +1,152 @@
+// Package volumetopology is the VolumeTopology scheduler plugin: it places pods
+// that use cloud block disks where the disks can follow them. See README.md.
+package volumetopology
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/apis/config"
+	configv1 "github.com/volume-topology/volume-topology-scheduler/pkg/apis/config/v1"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/apis/config/validation"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+)
+
+// Name is the plugin's name in the registry and in scheduler configurations.
+const Name = "VolumeTopology"
+
+// VolumeTopology enforces the placement rules of cloud block disks: zone
+// topology of WaitForFirstConsumer disks, the per-zone multi-attach cap, one
+// reservation holder per node per shared disk, and NVMe-capable nodes for
+// shared disks.
+type VolumeTopology struct {
+	handle   framework.Handle
+	args     config.VolumeTopologyArgs
+	resolver *disk.Resolver
+	nodes    *nodeIndex
+
+	pvLister  corelisters.PersistentVolumeLister
+	pvIndexer cache.Indexer // PVs by CSI volume handle
+	vaIndexer cache.Indexer // VolumeAttachments by PV name; nil when they do not count
+}
+
+var (
+	_ framework.PreFilterPlugin   = &VolumeTopology{}
+	_ framework.FilterPlugin      = &VolumeTopology{}
+	_ framework.PreScorePlugin    = &VolumeTopology{}
+	_ framework.ScorePlugin       = &VolumeTopology{}
+	_ framework.EnqueueExtensions = &VolumeTopology{}
+)
+
+// Index names; prefixed so they never collide with another plugin's.
+const (
+	pvByVolumeHandleIndex = "volume-topology.scheduling.io/volumeHandle"
+	vaByPVIndex           = "volume-topology.scheduling.io/persistentVolumeName"
+)
+
+// Name returns the plugin's name.
+func (pl *VolumeTopology) Name() string { return Name }
+
+// New builds the plugin from its args (defaults applied when obj is nil).
+func New(_ context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	args, err := argsFrom(obj)
+	if err != nil {
+		return nil, err
+	}
+	if err := validation.ValidateVolumeTopologyArgs(field.NewPath("pluginConfig").Key(Name).Child("args"), args); err != nil {
+		return nil, err
+	}
+	registerMetrics()
+
+	factory := h.SharedInformerFactory()
+	pvInformer := factory.Core().V1().PersistentVolumes()
+	if err := addIndexer(pvInformer.Informer(), pvByVolumeHandleIndex, pvVolumeHandles(args.Drivers)); err != nil {
+		return nil, err
+	}
+	pl := &VolumeTopology{
+		handle: h,
+		args:   *args,
+		resolver: &disk.Resolver{
+			PVCs:    factory.Core().V1().PersistentVolumeClaims().Lister(),
+			PVs:     pvInformer.Lister(),
+			Classes: factory.Storage().V1().StorageClasses().Lister(),
+			Drivers: args.Drivers,
+		},
+		nodes:     newNodeIndex(disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)),
+		pvLister:  pvInformer.Lister(),
+		pvIndexer: pvInformer.Informer().GetIndexer(),
+	}
+	if _, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodes.handler()); err != nil {
+		return nil, fmt.Errorf("watching nodes: %w", err)
+	}
+	if args.CountVolumeAttachments {
+		vaInformer := factory.Storage().V1().VolumeAttachments()
+		if err := addIndexer(vaInformer.Informer(), vaByPVIndex, vaPersistentVolumeName); err != nil {
+			return nil, err
+		}
+		pl.vaIndexer = vaInformer.Informer().GetIndexer()
+	}
+	return pl, nil
+}
+
+// argsFrom returns the internal args, defaulted when the configuration gave none.
+func argsFrom(obj runtime.Object) (*config.VolumeTopologyArgs, error) {
+	if obj == nil {
+		return DefaultArgs(), nil
+	}
+	args, ok := obj.(*config.VolumeTopologyArgs)
+	if !ok {
+		return nil, fmt.Errorf("want args of type VolumeTopologyArgs, got %T", obj)
+	}
+	return args, nil
+}
+
+// DefaultArgs returns the args with every default applied.
+func DefaultArgs() *config.VolumeTopologyArgs {
+	var in configv1.VolumeTopologyArgs
+	configv1.SetObjectDefaults_VolumeTopologyArgs(&in)
+	var out config.VolumeTopologyArgs
+	if err := configv1.Convert_v1_VolumeTopologyArgs_To_config_VolumeTopologyArgs(&in, &out, nil); err != nil {
+		panic(fmt.Sprintf("converting default VolumeTopologyArgs: %v", err))
+	}
+	return &out
+}
+
+// addIndexer adds an index to a shared informer unless a plugin instance of
+// another profile already did.
+func addIndexer(inf cache.SharedIndexInformer, name string, fn cache.IndexFunc) error {
+	if _, ok := inf.GetIndexer().GetIndexers()[name]; ok {
+		return nil
+	}
+	if err := inf.AddIndexers(cache.Indexers{name: fn}); err != nil {
+		return fmt.Errorf("adding index %s: %w", name, err)
+	}
+	return nil
+}
+
+func pvVolumeHandles(drivers []string) cache.IndexFunc {
+	return func(obj interface{}) ([]string, error) {
+		pv, ok := obj.(*v1.PersistentVolume)
+		if !ok || pv.Spec.CSI == nil || !slices.Contains(drivers, pv.Spec.CSI.Driver) {
+			return nil, nil
+		}
+		return []string{pv.Spec.CSI.VolumeHandle}, nil
+	}
+}
+
+func vaPersistentVolumeName(obj interface{}) ([]string, error) {
+	va, ok := obj.(*storagev1.VolumeAttachment)
+	if !ok || va.Spec.Source.PersistentVolumeName == nil {
+		return nil, nil
+	}
+	return []string{*va.Spec.Source.PersistentVolumeName}, nil
+}

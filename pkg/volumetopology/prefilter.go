@@ -1,0 +1,314 @@
+package volumetopology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+)
+
+// PreFilter resolves the pod's managed claims once. A pod without one is not
+// ours and gets Skip. For shared disks it counts, per zone, the nodes each
+// disk is attached to (pods, assumed pods and VolumeAttachments) and narrows
+// the nodes to evaluate to the NVMe-capable ones in the disks' zones.
+func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+	if !hasClaimVolume(pod) {
+		return nil, skip
+	}
+	claims, err := pl.resolver.PodClaims(pod)
+	if err != nil {
+		return nil, statusFor(err)
+	}
+	if len(claims) == 0 {
+		return nil, skip
+	}
+	logger := klog.FromContext(ctx)
+
+	s := &stateData{claims: make([]claimRule, 0, len(claims))}
+	for i := range claims {
+		rule, err := pl.ruleFor(&claims[i])
+		if err != nil {
+			return nil, statusFor(err)
+		}
+		s.claims = append(s.claims, rule)
+	}
+	var result *framework.PreFilterResult
+	if pl.hasShared(claims) {
+		var err error
+		if result, err = pl.preFilterShared(s, claims, nodes); err != nil {
+			return nil, fwk.AsStatus(err)
+		}
+	}
+	cs.Write(preFilterStateKey, s)
+	if loggerV := logger.V(4); loggerV.Enabled() {
+		candidates := -1
+		if result != nil {
+			candidates = len(result.NodeNames)
+		}
+		loggerV.Info("Resolved disk claims", "pod", klog.KObj(pod), "claims", len(claims), "sharedDisks", len(s.disks), "candidateNodes", candidates)
+	}
+	return result, nil
+}
+
+// skip is shared: the framework never modifies a Skip status, and the Skip
+// path, taken by every pod without our claims, should not allocate.
+var skip = fwk.NewStatus(fwk.Skip)
+
+// PreFilterExtensions keeps attach counts right while the scheduler simulates
+// adding nominated pods or evicting victims.
+func (pl *VolumeTopology) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+
+// AddPod counts the node as attached when the added pod is the first user of
+// a shared disk there.
+func (pl *VolumeTopology) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, podInfoToAdd fwk.PodInfo, nodeInfo fwk.NodeInfo) *fwk.Status {
+	return pl.updateAttachCounts(cs, podInfoToAdd.GetPod(), nodeInfo, +1)
+}
+
+// RemovePod stops counting the node as attached when the removed pod was the
+// last user of a shared disk there and no VolumeAttachment remains.
+func (pl *VolumeTopology) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, podInfoToRemove fwk.PodInfo, nodeInfo fwk.NodeInfo) *fwk.Status {
+	return pl.updateAttachCounts(cs, podInfoToRemove.GetPod(), nodeInfo, -1)
+}
+
+// updateAttachCounts is called with nodeInfo already holding (add) or no
+// longer holding (remove) the pod.
+func (pl *VolumeTopology) updateAttachCounts(cs fwk.CycleState, p *v1.Pod, nodeInfo fwk.NodeInfo, delta int) *fwk.Status {
+	s, err := getState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	node := nodeInfo.Node()
+	if len(s.disks) == 0 || node == nil {
+		return nil
+	}
+	refs := nodeInfo.GetPVCRefCounts()
+	for _, d := range s.disks {
+		used := d.usedBy(p)
+		if used == 0 || d.hasVA(node.Name) {
+			continue
+		}
+		onNode := d.countOn(refs)
+		switch {
+		case delta > 0 && onNode == used: // the node was not attached before
+			d.zoneCount[pl.nodes.get(node).Zone]++
+		case delta < 0 && onNode == 0: // the node is no longer attached
+			d.zoneCount[pl.nodes.get(node).Zone]--
+		}
+	}
+	return nil
+}
+
+// hasClaimVolume is the allocation-free test for pods that cannot be ours.
+func hasClaimVolume(pod *v1.Pod) bool {
+	for i := range pod.Spec.Volumes {
+		if pod.Spec.Volumes[i].PersistentVolumeClaim != nil || pod.Spec.Volumes[i].Ephemeral != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (pl *VolumeTopology) hasShared(claims []disk.Claim) bool {
+	return slices.ContainsFunc(claims, func(c disk.Claim) bool { return c.MultiAttach })
+}
+
+// statusFor turns a resolution error into a status: missing or unusable
+// objects cannot be fixed by preemption; anything else is an internal error.
+func statusFor(err error) *fwk.Status {
+	var missing *disk.MissingObjectError
+	var invalid *disk.InvalidObjectError
+	if errors.As(err, &missing) || errors.As(err, &invalid) {
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	}
+	return fwk.AsStatus(err)
+}
+
+// ruleFor compiles where one claim lets the pod go.
+func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
+	diskName := c.DiskName()
+	if c.Bound() {
+		t, err := disk.PVTopology(c.PV, pl.args.ZoneLabelKeys)
+		if err != nil {
+			return claimRule{}, &disk.InvalidObjectError{Kind: "persistentvolume", Name: c.PV.Name, Err: err}
+		}
+		r := claimRule{bound: true, topology: t}
+		if zones, ok := t.ZoneSet(); ok {
+			r.usesZone = true
+			r.topologyMsg = fmt.Sprintf(ErrReasonDiskZone, strings.Join(zones, ","), diskName)
+		} else {
+			r.usesZone = t.Zones != nil
+			r.topologyMsg = fmt.Sprintf(ErrReasonDiskAffinity, c.PV.Name, diskName)
+		}
+		return r, nil
+	}
+
+	sc := c.Class
+	allowed, zoneIDs := disk.ClassTopology(sc, c.Params, pl.args.ZoneLabelKeys)
+	r := claimRule{
+		allowed:    allowed,
+		allowedMsg: fmt.Sprintf(ErrReasonAllowedTopologies, sc.Name),
+		zoneIDs:    zoneIDs,
+		zoneIDMsg:  fmt.Sprintf(ErrReasonClassZone, strings.Join(zoneIDs, ","), sc.Name),
+		usesZone:   zoneIDs != nil || !allowed.IsZero(),
+	}
+	for _, t := range c.Params.Types {
+		var bit disk.CategorySet
+		if t != disk.CategoryAvailable {
+			bit = disk.CategoryBit(t)
+		}
+		r.typeBits = append(r.typeBits, bit)
+		r.typeRegional = append(r.typeRegional, disk.IsRegionalType(t))
+	}
+	r.typeMsg = fmt.Sprintf(ErrReasonDiskType, strings.Join(c.Params.Types, ","), sc.Name)
+	if c.SelectedNode != "" {
+		if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(c.SelectedNode); err == nil && ni.Node() != nil {
+			if z := pl.nodes.get(ni.Node()).Zone; z != "" {
+				r.pinZone = z
+				r.usesZone = true
+				r.pinMsg = fmt.Sprintf(ErrReasonSelectedNodeZone, z, c.SelectedNode, c.Key)
+			}
+		}
+	}
+	return r, nil
+}
+
+// preFilterShared builds the shared disks' attach counts in one pass over the
+// snapshot, the candidate nodes, and the zone scores.
+func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nodes []fwk.NodeInfo) (*framework.PreFilterResult, error) {
+	// Zones every shared-disk candidate must be in, when the claims pin them.
+	var pins []string
+	pinned := false
+	pin := func(zones []string) {
+		if !pinned {
+			pins, pinned = slices.Clone(zones), true
+			return
+		}
+		pins = slices.DeleteFunc(pins, func(z string) bool { return !slices.Contains(zones, z) })
+	}
+	// Zones an unbound shared claim may be created in, for the score.
+	var scoreZones []string
+	scoreAny, scoring := false, false
+
+	for i := range claims {
+		c, r := &claims[i], &s.claims[i]
+		if r.bound {
+			if zones, ok := r.topology.ZoneSet(); ok {
+				pin(zones)
+			}
+		} else if r.pinZone != "" {
+			pin([]string{r.pinZone})
+		}
+		if !c.MultiAttach {
+			continue
+		}
+		if !c.Bound() && r.pinZone == "" {
+			scoring = true
+			if zones, ok := r.allowed.ZoneSet(); ok {
+				scoreZones = append(scoreZones, zones...)
+			} else if r.zoneIDs != nil && !(len(r.typeRegional) > 0 && r.typeRegional[0]) {
+				scoreZones = append(scoreZones, r.zoneIDs...)
+			} else {
+				scoreAny = true
+			}
+		}
+		if slices.ContainsFunc(s.disks, func(d *sharedDisk) bool { return d.key == c.DiskKey() }) {
+			continue
+		}
+		d, err := pl.sharedDiskFor(c)
+		if err != nil {
+			return nil, err
+		}
+		s.disks = append(s.disks, d)
+	}
+
+	// One pass over the snapshot counts the nodes each disk is attached to,
+	// per zone. Node facts are read only for those few nodes.
+	holdersByZone := map[string]int64{}
+	for _, ni := range nodes {
+		refs := ni.GetPVCRefCounts()
+		var node *v1.Node
+		held := false
+		for _, d := range s.disks {
+			on := len(refs) > 0 && d.countOn(refs) > 0
+			if !on && d.vaNodes == nil {
+				continue
+			}
+			if node == nil {
+				if node = ni.Node(); node == nil {
+					break
+				}
+			}
+			if on || d.hasVA(node.Name) {
+				d.zoneCount[pl.nodes.get(node).Zone]++
+			}
+			held = held || on
+		}
+		if held && scoring {
+			if f := pl.nodes.get(node); f.NVMe {
+				holdersByZone[f.Zone]++
+			}
+		}
+	}
+
+	if scoring {
+		s.zoneScore = map[string]int64{}
+		for z, n := range pl.nodes.nvmeCounts() {
+			if scoreAny || slices.Contains(scoreZones, z) {
+				s.zoneScore[z] = n - holdersByZone[z]
+			}
+		}
+	}
+
+	// Only NVMe-capable nodes in the disks' zones can pass. An empty set would
+	// hide why each node fails, so then Filter explains every node instead.
+	candidates := pl.nodes.nvmeNodes(pins, !pinned)
+	if candidates.Len() == 0 || candidates.Len() >= len(nodes) {
+		return nil, nil
+	}
+	return &framework.PreFilterResult{NodeNames: candidates}, nil
+}
+
+// sharedDiskFor gathers every claim and VolumeAttachment that reaches a
+// shared disk.
+func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
+	d := &sharedDisk{key: c.DiskKey(), name: c.DiskName(), claimKeys: []string{c.Key}, zoneCount: map[string]int{}}
+	if !c.Bound() {
+		return d, nil
+	}
+	pvs, err := pl.pvIndexer.ByIndex(pvByVolumeHandleIndex, c.DiskID)
+	if err != nil {
+		return nil, err
+	}
+	for _, obj := range pvs {
+		pv := obj.(*v1.PersistentVolume)
+		if ref := pv.Spec.ClaimRef; ref != nil {
+			if k := ref.Namespace + "/" + ref.Name; !slices.Contains(d.claimKeys, k) {
+				d.claimKeys = append(d.claimKeys, k)
+			}
+		}
+		if pl.vaIndexer == nil {
+			continue
+		}
+		vas, err := pl.vaIndexer.ByIndex(vaByPVIndex, pv.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, obj := range vas {
+			va := obj.(*storagev1.VolumeAttachment)
+			if d.vaNodes == nil {
+				d.vaNodes = map[string]struct{}{}
+			}
+			d.vaNodes[va.Spec.NodeName] = struct{}{}
+		}
+	}
+	return d, nil
+}

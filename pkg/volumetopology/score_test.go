@@ -1,0 +1,135 @@
+package volumetopology
+
+import (
+	"fmt"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/klog/v2/ktesting"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+)
+
+func setOf(names ...string) sets.Set[string] { return sets.New(names...) }
+
+// TestScore covers rule 5: an unbound shared claim prefers the zone with the
+// most eligible nodes.
+func TestScore(t *testing.T) {
+	c := cluster{objs: []runtime.Object{
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
+		sharedClaim("data", "shared"),
+	}}
+	for i := 0; i < 5; i++ {
+		c.nodes = append(c.nodes, zoneNode(fmt.Sprintf("a%d", i), zoneA, nvmeType))
+	}
+	for i := 0; i < 2; i++ {
+		c.nodes = append(c.nodes, zoneNode(fmt.Sprintf("b%d", i), zoneB, nvmeType))
+	}
+	// Zone C has many nodes but none can attach shared disks.
+	for i := 0; i < 8; i++ {
+		c.nodes = append(c.nodes, zoneNode(fmt.Sprintf("c%d", i), zoneC, plainType))
+	}
+	pl, snap := c.setup(t, nil)
+	pod := makePod("p", "", "data")
+	o := run(t, pl, snap, pod)
+	if !o.preFilter.IsSuccess() {
+		t.Fatal(o.preFilter)
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	nodes, _ := snap.NodeInfos().List()
+	if st := pl.PreScore(ctx, o.state, pod, nodes); !st.IsSuccess() {
+		t.Fatalf("PreScore = %v", st)
+	}
+	var scores framework.NodeScoreList
+	for _, ni := range nodes {
+		if o.filter[ni.Node().Name] != nil {
+			continue
+		}
+		s, st := pl.Score(ctx, o.state, pod, ni)
+		if !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		scores = append(scores, framework.NodeScore{Name: ni.Node().Name, Score: s})
+	}
+	if st := pl.NormalizeScore(ctx, o.state, pod, scores); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	got := map[string]int64{}
+	for _, s := range scores {
+		got[s.Name] = s.Score
+	}
+	if got["a0"] != framework.MaxNodeScore || got["b0"] != framework.MaxNodeScore*2/5 {
+		t.Errorf("scores = %v, want zone %s at %d and zone %s at %d", got, zoneA, framework.MaxNodeScore, zoneB, framework.MaxNodeScore*2/5)
+	}
+	if got["a0"] <= got["b0"] {
+		t.Errorf("the zone with more eligible nodes must score higher: %v", got)
+	}
+}
+
+// TestScoreSkipped: a pod whose shared disk is bound has no zone to choose.
+func TestScoreSkipped(t *testing.T) {
+	c := sharedDiskCluster(2)
+	pl, snap := c.setup(t, nil)
+	pod := makePod("p", "", "data")
+	o := run(t, pl, snap, pod)
+	_, ctx := ktesting.NewTestContext(t)
+	if st := pl.PreScore(ctx, o.state, pod, nil); st.Code() != fwk.Skip {
+		t.Errorf("PreScore = %v, want Skip", st)
+	}
+}
+
+// TestPreFilterExtensions: preemption dry-runs that add or remove holders keep
+// the attach counts right.
+func TestPreFilterExtensions(t *testing.T) {
+	c := sharedDiskCluster(17)
+	var holders []*v1.Pod
+	for i := 0; i < 16; i++ {
+		p := makePod(fmt.Sprintf("h%d", i), c.nodes[i].Name, "data")
+		holders = append(holders, p)
+	}
+	c.pods = holders
+	pl, snap := c.setup(t, nil)
+	pod := makePod("new", "", "data")
+	o := run(t, pl, snap, pod)
+	_, ctx := ktesting.NewTestContext(t)
+
+	// Simulate evicting the holder on a00: its node is no longer attached, so
+	// the zone has a free slot and a16 passes the cap.
+	state := o.state.Clone()
+	ni, _ := snap.Get("a00")
+	ni = ni.Snapshot()
+	if err := ni.RemovePod(klogger(t), holders[0]); err != nil {
+		t.Fatal(err)
+	}
+	pi, _ := framework.NewPodInfo(holders[0])
+	if st := pl.RemovePod(ctx, state, pod, pi, ni); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	a16, _ := snap.Get("a16")
+	if st := pl.Filter(ctx, state, pod, a16); st != nil {
+		t.Errorf("after removing a holder, a16 must pass: %v", st)
+	}
+	if st := pl.Filter(ctx, state, pod, ni); st != nil {
+		t.Errorf("a00 without its holder must pass: %v", st)
+	}
+	// The original state is untouched (Clone copied the counts).
+	if st := pl.Filter(ctx, o.state, pod, a16); st == nil {
+		t.Error("the original cycle state must still see 16 attached nodes")
+	}
+
+	// Adding the holder back fills the zone again.
+	ni.AddPodInfo(pi)
+	if st := pl.AddPod(ctx, state, pod, pi, ni); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if st := pl.Filter(ctx, state, pod, a16); st == nil {
+		t.Error("after adding the holder back, a16 must be rejected by the cap")
+	}
+}
+
+func klogger(t *testing.T) klogLogger {
+	logger, _ := ktesting.NewTestContext(t)
+	return logger
+}

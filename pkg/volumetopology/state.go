@@ -1,0 +1,121 @@
+package volumetopology
+
+import (
+	"errors"
+	"maps"
+
+	v1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+)
+
+const preFilterStateKey fwk.StateKey = "PreFilter" + Name
+
+// stateData is what PreFilter resolves once per pod.
+type stateData struct {
+	// claims hold the zone rule of each managed claim; read-only.
+	claims []claimRule
+	// disks are the pod's shared disks; their attach counts change in
+	// AddPod/RemovePod, so Clone copies them.
+	disks []*sharedDisk
+	// zoneScore ranks zones for a pod with an unbound shared claim; nil when
+	// Score has nothing to say.
+	zoneScore map[string]int64
+}
+
+// Clone copies the mutable attach counts; everything else is read-only.
+func (s *stateData) Clone() fwk.StateData {
+	c := *s
+	c.disks = make([]*sharedDisk, len(s.disks))
+	for i, d := range s.disks {
+		dc := *d
+		dc.zoneCount = maps.Clone(d.zoneCount)
+		c.disks[i] = &dc
+	}
+	return &c
+}
+
+func getState(cs fwk.CycleState) (*stateData, error) {
+	raw, err := cs.Read(preFilterStateKey)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := raw.(*stateData)
+	if !ok {
+		return nil, errors.New("VolumeTopology: cycle state holds an unexpected type")
+	}
+	return s, nil
+}
+
+// sharedDisk is one multi-attach disk the pod uses, with who holds it.
+type sharedDisk struct {
+	// key identifies the disk (see disk.Claim.DiskKey).
+	key string
+	// name names the disk in messages.
+	name string
+	// claimKeys are every claim ("namespace/name") that reaches this disk:
+	// two static PVs can point at one disk.
+	claimKeys []string
+	// vaNodes are the nodes a VolumeAttachment of the disk names; read-only.
+	vaNodes map[string]struct{}
+	// zoneCount is how many nodes of each zone the disk is attached to or
+	// about to be (pods, assumed pods, VolumeAttachments).
+	zoneCount map[string]int
+}
+
+// countOn returns how many pods on a node use the disk, from the node's
+// claim reference counts.
+func (d *sharedDisk) countOn(refs map[string]int) int {
+	n := 0
+	for _, k := range d.claimKeys {
+		n += refs[k]
+	}
+	return n
+}
+
+// usedBy returns how many of a pod's claim volumes reach the disk; it counts
+// what the scheduler's claim reference counts count.
+func (d *sharedDisk) usedBy(pod *v1.Pod) int {
+	n := 0
+	for i := range pod.Spec.Volumes {
+		pvc := pod.Spec.Volumes[i].PersistentVolumeClaim
+		if pvc == nil {
+			continue
+		}
+		for _, k := range d.claimKeys {
+			if len(k) == len(pod.Namespace)+1+len(pvc.ClaimName) && k[:len(pod.Namespace)] == pod.Namespace && k[len(pod.Namespace)+1:] == pvc.ClaimName {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func (d *sharedDisk) hasVA(node string) bool {
+	_, ok := d.vaNodes[node]
+	return ok
+}
+
+// claimRule is where one managed claim lets the pod go.
+type claimRule struct {
+	// usesZone is true when the rule reads the node's zone.
+	usesZone bool
+
+	// Bound claims: the disk's topology.
+	bound       bool
+	topology    disk.Topology
+	topologyMsg string
+
+	// Unbound WaitForFirstConsumer claims.
+	pinZone      string // zone of the selected node, if it still exists
+	pinMsg       string
+	allowed      disk.Topology
+	allowedMsg   string
+	zoneIDs      []string
+	zoneIDMsg    string
+	typeBits     []disk.CategorySet // bit of each type; 0 for the "available" alias
+	typeRegional []bool
+	typeMsg      string
+}
