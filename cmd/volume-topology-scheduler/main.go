@@ -1,11 +1,18 @@
+// Command volume-topology-scheduler is kube-scheduler with the VolumeTopology
+// plugin registered. Pods opt in with schedulerName: volume-topology-scheduler.
 package main
 
 import (
-	_ "k8s.io/kubernetes/cmd/kube-scheduler/app"
-	_ "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
-	_ "k8s.io/kubernetes/test/integration/framework"
-	_ "k8s.io/kubernetes/test/integration/scheduler_perf"
-	_ "sigs.k8s.io/scheduler-plugins/apis/config/scheme"
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/command"
 )
 
-func main() {}
+func main() {
+	os.Exit(cli.Run(command.New()))
+}

@@ -1,0 +1,33 @@
+// Package command builds the volume-topology-scheduler command line: the
+// kube-scheduler command with the VolumeTopology plugin registered and its
+// args scheme loaded.
+package command
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+
+	// Registers VolumeTopologyArgs so --config decodes them strictly.
+	_ "github.com/volume-topology/volume-topology-scheduler/pkg/apis/config/scheme"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/version"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
+)
+
+// New returns the scheduler command.
+func New(opts ...app.Option) *cobra.Command {
+	opts = append([]app.Option{app.WithPlugin(volumetopology.Name, volumetopology.New)}, opts...)
+	cmd := app.NewSchedulerCommand(opts...)
+	cmd.Use = "volume-topology-scheduler"
+	cmd.Short = "kube-scheduler with the VolumeTopology plugin for cloud block disks"
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		// kube-scheduler prints only its own version; say which product this is too.
+		if f := c.Flags().Lookup("version"); f != nil && f.Value.String() != "false" {
+			fmt.Fprintln(c.OutOrStdout(), version.String())
+		}
+		return run(c, args)
+	}
+	return cmd
+}
