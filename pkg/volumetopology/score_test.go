@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	schedpluginsutil "sigs.k8s.io/scheduler-plugins/test/util"
 )
 
 func setOf(names ...string) sets.Set[string] { return sets.New(names...) }
@@ -103,7 +104,7 @@ func TestPreFilterExtensions(t *testing.T) {
 	if err := ni.RemovePod(klogger(t), holders[0]); err != nil {
 		t.Fatal(err)
 	}
-	pi, _ := framework.NewPodInfo(holders[0])
+	pi := schedpluginsutil.MustNewPodInfo(t, holders[0])
 	if st := pl.RemovePod(ctx, state, pod, pi, ni); !st.IsSuccess() {
 		t.Fatal(st)
 	}
