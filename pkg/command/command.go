@@ -15,9 +15,16 @@ import (
 	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
 )
 
+// Registry returns the options that register our plugins with kube-scheduler;
+// anything that runs the scheduler (the binary, the local control plane, the
+// tests) uses it, so they all run the same code.
+func Registry() []app.Option {
+	return []app.Option{app.WithPlugin(volumetopology.Name, volumetopology.New)}
+}
+
 // New returns the scheduler command.
 func New(opts ...app.Option) *cobra.Command {
-	opts = append([]app.Option{app.WithPlugin(volumetopology.Name, volumetopology.New)}, opts...)
+	opts = append(Registry(), opts...)
 	cmd := app.NewSchedulerCommand(opts...)
 	cmd.Use = "volume-topology-scheduler"
 	cmd.Short = "kube-scheduler with the VolumeTopology plugin for cloud block disks"
