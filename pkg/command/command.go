@@ -28,6 +28,11 @@ func New(opts ...app.Option) *cobra.Command {
 	cmd := app.NewSchedulerCommand(opts...)
 	cmd.Use = "volume-topology-scheduler"
 	cmd.Short = "kube-scheduler with the VolumeTopology plugin for cloud block disks"
+	cmd.Long = `volume-topology-scheduler is kube-scheduler with the VolumeTopology plugin,
+which places pods using Alibaba Cloud block disks where the disks can follow
+them: inside the disks' zones, on NVMe-capable nodes for shared disks, at most
+one pod per node per shared disk, and never past a shared disk's attach limit
+per zone. Pods opt in with schedulerName: volume-topology-scheduler.`
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// kube-scheduler prints only its own version; say which product this is too.

@@ -326,6 +326,22 @@ func TestAttachLimit(t *testing.T) {
 			t.Errorf("with VolumeAttachments ignored only 15 nodes count: %v", o.filter["a16"])
 		}
 	})
+	t.Run("assumed pods count: replicas scheduled back to back see each other", func(t *testing.T) {
+		c := sharedDiskCluster(17)
+		for i := 0; i < 15; i++ {
+			c.pods = append(c.pods, makePod(fmt.Sprintf("h%d", i), c.nodes[i].Name, "data"))
+		}
+		// The previous replica was assumed onto a15 and is not bound yet.
+		c.assumed = []*v1.Pod{makePod("just-assumed", "a15", "data")}
+		pl, snap := c.setup(t, nil)
+		o := run(t, pl, snap, makePod("new", "", "data"))
+		if diff := cmp.Diff(holderMsg, o.filter["a15"]); diff != "" {
+			t.Errorf("the assumed replica holds its node:\n%s", diff)
+		}
+		if diff := cmp.Diff(limitMsg(16), o.filter["a16"]); diff != "" {
+			t.Errorf("the assumed replica counts toward the limit:\n%s", diff)
+		}
+	})
 	t.Run("a terminating pod still counts", func(t *testing.T) {
 		c := sharedDiskCluster(17)
 		for i := 0; i < 16; i++ {
