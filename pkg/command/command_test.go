@@ -146,4 +146,3 @@ func TestBadArgsStopStartUp(t *testing.T) {
 		})
 	}
 }
-
