@@ -1,0 +1,64 @@
+package disk
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseParameters: no input panics, and whatever parses obeys the
+// parameters' invariants. Seeds are in testdata/fuzz/FuzzParseParameters.
+func FuzzParseParameters(f *testing.F) {
+	f.Add("cloud_essd,cloud_ssd", "cn-a, cn-b", "true")
+	f.Fuzz(func(t *testing.T, typ, zones, multi string) {
+		p, err := ParseParameters(map[string]string{ParamType: typ, ParamZoneID: zones, ParamMultiAttach: multi})
+		if err != nil {
+			if _, ok := err.(*ParameterError); !ok {
+				t.Fatalf("error of type %T, want *ParameterError", err)
+			}
+			return
+		}
+		if len(p.Types) == 0 || len(p.Zones) == 0 {
+			t.Fatalf("parsed present parameters to empty lists: %+v", p)
+		}
+		for _, z := range p.Zones {
+			if z == "" || strings.TrimSpace(z) != z || strings.Contains(z, ",") {
+				t.Fatalf("zone %q not trimmed or split", z)
+			}
+		}
+		for _, c := range p.Types {
+			if !IsKnownCategory(c) {
+				t.Fatalf("unknown category %q accepted", c)
+			}
+		}
+	})
+}
+
+// FuzzDescribe: no node labels panic the classifier, and its facts agree
+// with the label readers. Seeds are in testdata/fuzz/FuzzDescribe.
+func FuzzDescribe(f *testing.F) {
+	f.Add("cn-a", "cn-a", "", "ecs.g7se.xlarge", "", "cloud_essd", "available")
+	c := NewNodeClassifier(DefaultZoneLabelKeys, DefaultNVMeInstanceFamilies, LabelNVMeMultiAttach)
+	f.Fuzz(func(t *testing.T, driverZone, zone, legacyZone, instanceType, nvmeLabel, diskType, diskTypeValue string) {
+		labels := map[string]string{
+			LabelDriverZone: driverZone, "topology.kubernetes.io/zone": zone, "failure-domain.beta.kubernetes.io/zone": legacyZone,
+			"node.kubernetes.io/instance-type": instanceType, DiskTypeLabel(diskType): diskTypeValue,
+		}
+		if nvmeLabel != "" {
+			labels[LabelNVMeMultiAttach] = nvmeLabel
+		}
+		facts := c.Describe(labels)
+		z, err := ZoneOf(labels, DefaultZoneLabelKeys)
+		if facts.Zone != z || (err != nil) != (facts.ZoneConflict != "") {
+			t.Fatalf("facts %+v disagree with ZoneOf = %q, %v", facts, z, err)
+		}
+		if facts.NVMe && nvmeLabel != "" && nvmeLabel != "true" {
+			t.Fatalf("label %q must not make a node NVMe-capable", nvmeLabel)
+		}
+		if !facts.DescribesDiskTypes {
+			t.Fatal("a node with a disk-type label describes its disk types")
+		}
+		if facts.NVMeWhy == "" {
+			t.Fatal("NVMe facts must say why")
+		}
+	})
+}
