@@ -184,8 +184,7 @@ func (r *Resolver) Classify(pvc *v1.PersistentVolumeClaim) (Claim, bool, error) 
 				c.Params, _ = ParseParameters(sc.Parameters)
 			}
 		}
-		attrMulti, _ := ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[ParamMultiAttach])
-		c.MultiAttach = attrMulti || c.Params.MultiAttach || sharedAccess(pvc.Spec.AccessModes) || sharedAccess(pv.Spec.AccessModes)
+		c.MultiAttach = IsSharedVolume(pv, c.Class) || sharedAccess(pvc.Spec.AccessModes)
 		return c, true, nil
 	}
 
@@ -214,6 +213,23 @@ func (r *Resolver) Classify(pvc *v1.PersistentVolumeClaim) (Claim, bool, error) 
 	c.MultiAttach = params.MultiAttach || sharedAccess(pvc.Spec.AccessModes)
 	c.SelectedNode = pvc.Annotations[AnnSelectedNode]
 	return c, true, nil
+}
+
+// IsSharedVolume tells whether a PV of our driver is a shared (multi-attach)
+// disk: its CSI attributes or its class say multiAttach, or its access modes
+// ask for more than one node. class may be nil.
+func IsSharedVolume(pv *v1.PersistentVolume, class *storagev1.StorageClass) bool {
+	if pv.Spec.CSI != nil {
+		if on, _ := ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[ParamMultiAttach]); on {
+			return true
+		}
+	}
+	if class != nil {
+		if on, _ := ParseMultiAttach(class.Parameters[ParamMultiAttach]); on {
+			return true
+		}
+	}
+	return sharedAccess(pv.Spec.AccessModes)
 }
 
 // sharedAccess tells whether access modes ask for more than one node: the

@@ -1,0 +1,110 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
+)
+
+func node(name, zone, instanceType string) v1.Node {
+	return v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		disk.LabelDriverZone: zone, v1.LabelInstanceTypeStable: instanceType,
+	}}}
+}
+
+func pod(name, on string, claims ...string) v1.Pod {
+	p := v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}, Spec: v1.PodSpec{NodeName: on}}
+	for i, c := range claims {
+		p.Spec.Volumes = append(p.Spec.Volumes, v1.Volume{Name: fmt.Sprint("v", i), VolumeSource: v1.VolumeSource{
+			PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: c},
+		}})
+	}
+	return p
+}
+
+// sharedDisk is claim "data" bound to pv-1, disk d-1 in zone a.
+func sharedDisk(s *State) {
+	s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "data"},
+		Spec:       v1.PersistentVolumeClaimSpec{VolumeName: "pv-1", AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteMany}},
+	})
+	s.Volumes = append(s.Volumes, v1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "pv-1"},
+		Spec: v1.PersistentVolumeSpec{
+			PersistentVolumeSource: v1.PersistentVolumeSource{CSI: &v1.CSIPersistentVolumeSource{Driver: disk.DriverName, VolumeHandle: "d-1", VolumeAttributes: map[string]string{"multiAttach": "true"}}},
+			AccessModes:            []v1.PersistentVolumeAccessMode{v1.ReadWriteMany},
+			ClaimRef:               &v1.ObjectReference{Namespace: "default", Name: "data"},
+			NodeAffinity: &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
+				MatchExpressions: []v1.NodeSelectorRequirement{{Key: disk.LabelDriverZone, Operator: v1.NodeSelectorOpIn, Values: []string{"a"}}},
+			}}}},
+		},
+	})
+}
+
+func TestCheck(t *testing.T) {
+	args := volumetopology.DefaultArgs()
+	args.MaxNodesPerZone = 2
+
+	clean := &State{Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g7se.xlarge")}}
+	sharedDisk(clean)
+	clean.Pods = []v1.Pod{pod("p1", "a1", "data"), pod("p2", "a2", "data"), pod("pending", "", "data")}
+	if r := Check(clean, args); len(r.Violations) != 0 || r.Pods != 2 || r.SharedDisks != 1 {
+		t.Errorf("clean state: %+v", r)
+	}
+
+	bad := &State{Nodes: []v1.Node{
+		node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g7se.xlarge"), node("a3", "a", "ecs.g6.large"),
+		node("b1", "b", "ecs.g7se.xlarge"),
+	}}
+	sharedDisk(bad)
+	bad.Pods = []v1.Pod{
+		pod("p1", "a1", "data"), pod("p1b", "a1", "data"), // two holders on a1
+		pod("p3", "a3", "data"), // not NVMe; third node of zone a with the VA below
+		pod("p4", "b1", "data"), // outside the disk's zone
+	}
+	bad.VolumeAttachments = []storagev1.VolumeAttachment{{
+		ObjectMeta: metav1.ObjectMeta{Name: "va"},
+		Spec:       storagev1.VolumeAttachmentSpec{NodeName: "a2", Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: ptr.To("pv-1")}},
+	}}
+	r := Check(bad, args)
+	var got []string
+	for _, v := range r.Violations {
+		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Nodes, ",")+": "+v.Detail)
+	}
+	want := []string{
+		"attach-limit  a1,a2,a3: disk d-1 is attached to 3 nodes in zone a (limit 2)",
+		"holder a1 : 2 pods on one node use shared disk d-1 (NVMe reservations are per node)",
+		"nvme a3 : shared disk on a node that cannot attach it: instance type ecs.g6.large (family g6) does not support NVMe multi-attach",
+		"zone b1 : pod runs in zone b, outside the topology of persistentvolume pv-1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+
+	var buf bytes.Buffer
+	if err := Print(&buf, r, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var decoded Report
+	if err := json.Unmarshal(buf.Bytes(), &decoded); err != nil || len(decoded.Violations) != 4 {
+		t.Errorf("JSON output does not round-trip: %v\n%s", err, buf.String())
+	}
+	buf.Reset()
+	if err := Print(&buf, r, "table"); err != nil || !strings.Contains(buf.String(), "4 violation(s)") {
+		t.Errorf("table output: %v\n%s", err, buf.String())
+	}
+	if err := Print(&buf, r, "yaml"); err == nil {
+		t.Error("unknown format must be an error")
+	}
+}
