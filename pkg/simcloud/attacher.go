@@ -1,0 +1,370 @@
+package simcloud
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+)
+
+const (
+	podsByClaimIndex = "simcloud/claim"
+	vaByPVIndex      = "simcloud/persistentVolumeName"
+)
+
+// AttachmentName is the VolumeAttachment name Kubernetes' CSI attacher uses
+// for a volume handle on a node.
+func AttachmentName(volumeHandle, node string) string {
+	return fmt.Sprintf("csi-%x", sha256.Sum256([]byte(volumeHandle+disk.DriverName+node)))
+}
+
+// attacher plays the attach-detach controller (a VolumeAttachment per node
+// that runs a pod using a driver volume, deleted once the node's last such
+// pod is gone) and external-attacher (attaching the disk in the cloud,
+// reporting it in the VolumeAttachment status, and detaching it while the
+// object is being deleted). Work is keyed by PersistentVolume name.
+type attacher struct {
+	cloud   *Cloud
+	pods    cache.Indexer
+	pvcs    corelisters.PersistentVolumeClaimLister
+	pvs     corelisters.PersistentVolumeLister
+	nodes   corelisters.NodeLister
+	vas     storagelisters.VolumeAttachmentLister
+	vaIndex cache.Indexer
+	queue   workqueue.TypedRateLimitingInterface[string]
+
+	mu sync.Mutex
+	// detachStart is when this attacher started detaching a VolumeAttachment
+	// (by name).
+	detachStart map[string]time.Time
+}
+
+func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, error) {
+	podInformer := factory.Core().V1().Pods().Informer()
+	if err := podInformer.AddIndexers(cache.Indexers{podsByClaimIndex: func(obj any) ([]string, error) {
+		pod, ok := obj.(*v1.Pod)
+		if !ok {
+			return nil, nil
+		}
+		var keys []string
+		for _, name := range disk.ClaimNames(pod) {
+			keys = append(keys, pod.Namespace+"/"+name)
+		}
+		return keys, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("simcloud: indexing pods: %w", err)
+	}
+	vaInformer := factory.Storage().V1().VolumeAttachments().Informer()
+	if err := vaInformer.AddIndexers(cache.Indexers{vaByPVIndex: func(obj any) ([]string, error) {
+		va, ok := obj.(*storagev1.VolumeAttachment)
+		if !ok || va.Spec.Attacher != disk.DriverName || va.Spec.Source.PersistentVolumeName == nil {
+			return nil, nil
+		}
+		return []string{*va.Spec.Source.PersistentVolumeName}, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("simcloud: indexing volume attachments: %w", err)
+	}
+	a := &attacher{
+		cloud:       c,
+		pods:        podInformer.GetIndexer(),
+		pvcs:        factory.Core().V1().PersistentVolumeClaims().Lister(),
+		pvs:         factory.Core().V1().PersistentVolumes().Lister(),
+		nodes:       factory.Core().V1().Nodes().Lister(),
+		vaIndex:     vaInformer.GetIndexer(),
+		queue:       newRateLimitedQueue("simcloud-attacher"),
+		detachStart: map[string]time.Time{},
+	}
+	podHandler := func(obj any) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		pod, ok := obj.(*v1.Pod)
+		if !ok {
+			return
+		}
+		for _, name := range disk.ClaimNames(pod) {
+			if pvc, err := a.pvcs.PersistentVolumeClaims(pod.Namespace).Get(name); err == nil && pvc.Spec.VolumeName != "" {
+				a.queue.Add(pvc.Spec.VolumeName)
+			}
+		}
+	}
+	if _, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    podHandler,
+		UpdateFunc: func(_, obj any) { podHandler(obj) },
+		DeleteFunc: podHandler,
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := factory.Core().V1().PersistentVolumeClaims().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj any) {
+			if pvc, ok := obj.(*v1.PersistentVolumeClaim); ok && pvc.Spec.VolumeName != "" {
+				a.queue.Add(pvc.Spec.VolumeName)
+			}
+		},
+	}); err != nil {
+		return nil, err
+	}
+	vaHandler := func(obj any) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		if va, ok := obj.(*storagev1.VolumeAttachment); ok && va.Spec.Attacher == disk.DriverName && va.Spec.Source.PersistentVolumeName != nil {
+			a.queue.Add(*va.Spec.Source.PersistentVolumeName)
+		}
+	}
+	if _, err := vaInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    vaHandler,
+		UpdateFunc: func(_, obj any) { vaHandler(obj) },
+		DeleteFunc: vaHandler,
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := factory.Core().V1().PersistentVolumes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.queue.Add(obj.(*v1.PersistentVolume).Name) },
+		UpdateFunc: func(_, obj any) { a.queue.Add(obj.(*v1.PersistentVolume).Name) },
+	}); err != nil {
+		return nil, err
+	}
+	factory.Core().V1().Nodes().Informer()
+	return a, nil
+}
+
+func (a *attacher) run(ctx context.Context, workers int) {
+	defer a.queue.ShutDown()
+	for range workers {
+		go wait.UntilWithContext(ctx, func(ctx context.Context) { processQueue(ctx, a.queue, a.sync) }, time.Second)
+	}
+	<-ctx.Done()
+}
+
+// sync brings the VolumeAttachments of one PersistentVolume in line with the
+// pods using it.
+func (a *attacher) sync(ctx context.Context, pvName string) error {
+	pv, err := a.pvs.Get(pvName)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if pv != nil && (pv.Spec.CSI == nil || pv.Spec.CSI.Driver != disk.DriverName) {
+		return nil
+	}
+	desired := a.nodesUsing(pv)
+	objs, err := a.vaIndex.ByIndex(vaByPVIndex, pvName)
+	if err != nil {
+		return err
+	}
+	existing := map[string]*storagev1.VolumeAttachment{}
+	var errs []error
+	for _, o := range objs {
+		va := o.(*storagev1.VolumeAttachment)
+		existing[va.Spec.NodeName] = va
+		switch {
+		case va.DeletionTimestamp != nil:
+			errs = append(errs, a.detach(ctx, va))
+		case !desired.Has(va.Spec.NodeName):
+			errs = append(errs, a.startDetach(ctx, va))
+		case !va.Status.Attached:
+			errs = append(errs, a.attach(ctx, pv, va))
+		}
+	}
+	for node := range desired {
+		if existing[node] != nil {
+			continue // a detaching one is recreated once it is gone
+		}
+		errs = append(errs, a.create(ctx, pv, node))
+	}
+	return errors.Join(errs...)
+}
+
+// nodesUsing returns the nodes running a pod (bound, not terminated) that
+// uses the volume through its bound claim.
+func (a *attacher) nodesUsing(pv *v1.PersistentVolume) sets.Set[string] {
+	nodes := sets.New[string]()
+	if pv == nil || pv.Spec.ClaimRef == nil {
+		return nodes
+	}
+	ref := pv.Spec.ClaimRef
+	pvc, err := a.pvcs.PersistentVolumeClaims(ref.Namespace).Get(ref.Name)
+	if err != nil || pvc.Spec.VolumeName != pv.Name {
+		return nodes
+	}
+	objs, _ := a.pods.ByIndex(podsByClaimIndex, ref.Namespace+"/"+ref.Name)
+	for _, o := range objs {
+		pod := o.(*v1.Pod)
+		if pod.Spec.NodeName == "" || pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+			continue
+		}
+		nodes.Insert(pod.Spec.NodeName)
+	}
+	return nodes
+}
+
+func (a *attacher) create(ctx context.Context, pv *v1.PersistentVolume, node string) error {
+	va := &storagev1.VolumeAttachment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:       AttachmentName(pv.Spec.CSI.VolumeHandle, node),
+			Finalizers: []string{AttacherFinalizer},
+		},
+		Spec: storagev1.VolumeAttachmentSpec{
+			Attacher: disk.DriverName,
+			NodeName: node,
+			Source:   storagev1.VolumeAttachmentSource{PersistentVolumeName: &pv.Name},
+		},
+	}
+	_, err := a.cloud.client.StorageV1().VolumeAttachments().Create(ctx, va, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating volumeattachment for %s on %s: %w", pv.Name, node, err)
+	}
+	klog.FromContext(ctx).V(4).Info("Created volume attachment", "pv", pv.Name, "node", node, "volumeAttachment", va.Name)
+	return nil
+}
+
+// attach attaches the disk in the cloud and reports the outcome in the
+// VolumeAttachment status, as external-attacher does.
+func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *storagev1.VolumeAttachment) error {
+	logger := klog.FromContext(ctx)
+	if pv == nil {
+		return nil // the attach waits for the volume; its creation enqueues it
+	}
+	if d := a.cloud.opts.AttachDelay; d > 0 && time.Since(va.CreationTimestamp.Time) < d {
+		a.queue.AddAfter(pv.Name, d-time.Since(va.CreationTimestamp.Time))
+		return nil
+	}
+	node, err := a.nodes.Get(va.Spec.NodeName)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", va.Spec.NodeName, err)
+	}
+	zone, _ := disk.ZoneOf(node.Labels, disk.DefaultZoneLabelKeys)
+	err = a.cloud.attach(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), staticDisk(pv))
+	va = va.DeepCopy()
+	var attachErr *AttachError
+	switch {
+	case errors.As(err, &attachErr):
+		msg := fmt.Sprintf("rpc error: code = Internal desc = AttachDisk: failed to attach %s to %s: %v", pv.Spec.CSI.VolumeHandle, node.Name, err)
+		if va.Status.AttachError != nil && va.Status.AttachError.Message == msg {
+			a.queue.AddAfter(pv.Name, a.cloud.opts.RetryInterval)
+			return nil // unchanged; retried later, or when a slot frees
+		}
+		va.Status.Attached = false
+		va.Status.AttachError = &storagev1.VolumeError{Time: metav1.Now(), Message: msg}
+		logger.Info("Attach failed", "pv", pv.Name, "disk", pv.Spec.CSI.VolumeHandle, "node", node.Name, "err", err)
+		a.recordOnPods(pv, node.Name, v1.EventTypeWarning, ReasonFailedAttachVolume,
+			fmt.Sprintf("AttachVolume.Attach failed for volume %q : %s", pv.Name, msg))
+		a.queue.AddAfter(pv.Name, a.cloud.opts.RetryInterval)
+	case err != nil:
+		return err
+	default:
+		va.Status.Attached = true
+		va.Status.AttachError = nil
+		va.Status.AttachmentMetadata = map[string]string{"devicePath": "/dev/disk/by-id/nvme-Alibaba_Cloud_Elastic_Block_Storage_" + pv.Spec.CSI.VolumeHandle[2:]}
+		logger.V(2).Info("Attached disk", "pv", pv.Name, "disk", pv.Spec.CSI.VolumeHandle, "node", node.Name, "zone", zone)
+		a.recordOnPods(pv, node.Name, v1.EventTypeNormal, ReasonSuccessfulAttachVolume,
+			fmt.Sprintf("AttachVolume.Attach succeeded for volume %q", pv.Name))
+	}
+	if _, err := a.cloud.client.StorageV1().VolumeAttachments().UpdateStatus(ctx, va, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("updating volumeattachment %s: %w", va.Name, err)
+	}
+	return nil
+}
+
+// staticDisk describes, from its PersistentVolume, a disk the cloud has not
+// provisioned (a static volume): its zone from the volume's topology, its
+// multi-attach setting from the volume attributes or access modes.
+func staticDisk(pv *v1.PersistentVolume) Disk {
+	d := Disk{Category: pv.Spec.CSI.VolumeAttributes["type"]}
+	multi, _ := disk.ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[disk.ParamMultiAttach])
+	d.MultiAttach = multi || slices.Contains(pv.Spec.AccessModes, v1.ReadWriteMany) || slices.Contains(pv.Spec.AccessModes, v1.ReadOnlyMany)
+	if topo, err := disk.PVTopology(pv, disk.DefaultZoneLabelKeys); err == nil {
+		if zones, ok := topo.ZoneSet(); ok && len(zones) == 1 {
+			d.Zone = zones[0]
+		}
+	}
+	return d
+}
+
+// startDetach deletes a VolumeAttachment no pod needs any more; its
+// finalizer keeps it while the disk detaches.
+func (a *attacher) startDetach(ctx context.Context, va *storagev1.VolumeAttachment) error {
+	err := a.cloud.client.StorageV1().VolumeAttachments().Delete(ctx, va.Name, metav1.DeleteOptions{
+		Preconditions: metav1.NewUIDPreconditions(string(va.UID)),
+	})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting volumeattachment %s: %w", va.Name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Detaching", "pv", *va.Spec.Source.PersistentVolumeName, "node", va.Spec.NodeName, "delay", a.cloud.opts.DetachDelay)
+	return nil
+}
+
+// detach finishes detaching a deleted VolumeAttachment DetachDelay after it
+// started: the disk leaves the instance and the finalizer goes.
+func (a *attacher) detach(ctx context.Context, va *storagev1.VolumeAttachment) error {
+	if !slices.Contains(va.Finalizers, AttacherFinalizer) {
+		return nil
+	}
+	pvName := *va.Spec.Source.PersistentVolumeName
+	a.mu.Lock()
+	started, ok := a.detachStart[va.Name]
+	if !ok {
+		started = time.Now()
+		a.detachStart[va.Name] = started
+	}
+	a.mu.Unlock()
+	if left := a.cloud.opts.DetachDelay - time.Since(started); left > 0 {
+		a.queue.AddAfter(pvName, left)
+		return nil
+	}
+	if pv, err := a.pvs.Get(pvName); err == nil && pv.Spec.CSI != nil {
+		a.cloud.detach(pv.Spec.CSI.VolumeHandle, va.Spec.NodeName)
+	} else if va.Status.Attached {
+		return fmt.Errorf("detaching volumeattachment %s: persistentvolume %s: %v", va.Name, pvName, err)
+	}
+	va = va.DeepCopy()
+	va.Finalizers = slices.DeleteFunc(va.Finalizers, func(f string) bool { return f == AttacherFinalizer })
+	if _, err := a.cloud.client.StorageV1().VolumeAttachments().Update(ctx, va, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer of volumeattachment %s: %w", va.Name, err)
+	}
+	a.mu.Lock()
+	delete(a.detachStart, va.Name)
+	a.mu.Unlock()
+	klog.FromContext(ctx).V(2).Info("Detached disk", "pv", pvName, "node", va.Spec.NodeName)
+	// A slot is free: retry attachments that failed.
+	for _, o := range a.vaIndex.List() {
+		if other := o.(*storagev1.VolumeAttachment); other.Status.AttachError != nil && other.Spec.Source.PersistentVolumeName != nil {
+			a.queue.Add(*other.Spec.Source.PersistentVolumeName)
+		}
+	}
+	return nil
+}
+
+// recordOnPods records an attach event on the pods using the volume on node.
+func (a *attacher) recordOnPods(pv *v1.PersistentVolume, node, eventType, reason, msg string) {
+	if pv.Spec.ClaimRef == nil {
+		return
+	}
+	objs, _ := a.pods.ByIndex(podsByClaimIndex, pv.Spec.ClaimRef.Namespace+"/"+pv.Spec.ClaimRef.Name)
+	for _, o := range objs {
+		if pod := o.(*v1.Pod); pod.Spec.NodeName == node {
+			a.cloud.podRecorder.Event(pod, eventType, reason, msg)
+		}
+	}
+}
