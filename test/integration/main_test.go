@@ -1,0 +1,128 @@
+// Package integration tests volume-topology-scheduler against a real local
+// control plane (etcd, kube-apiserver, Kubernetes' PersistentVolume and
+// StatefulSet controllers) with the simulated Alibaba Cloud disk driver.
+// Every scenario gets its own namespace and ends by checking the placement
+// rules against the API state.
+//
+// etcd comes from bin/ (make etcd); the test puts bin/ on PATH.
+package integration
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/klog/v2"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/command"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/simcloud"
+)
+
+// envRunScheduler makes the test binary run the scheduler command instead of
+// the tests: scheduler replicas that may exit (leader election) run as child
+// processes of the test, through the shipped binary's code (pkg/command).
+const envRunScheduler = "VOLUME_TOPOLOGY_INTEGRATION_RUN_SCHEDULER"
+
+// The shared environment, set up by TestMain.
+var (
+	cluster *localcluster.Cluster
+	cloud   *simcloud.Cloud
+	// detachDelay is how long the simulated cloud takes to detach a disk.
+	detachDelay = 2 * time.Second
+)
+
+// Zones of the shared fleet: 24 nodes each, of which 20, 10 and 0 support
+// NVMe multi-attach.
+const (
+	region = "cn-beijing"
+	zoneA  = "cn-beijing-a"
+	zoneB  = "cn-beijing-b"
+	zoneC  = "cn-beijing-c"
+)
+
+var fleet = []localcluster.ZonePlan{
+	{Zone: zoneA, Nodes: 24, NVMe: 20},
+	{Zone: zoneB, Nodes: 24, NVMe: 10},
+	{Zone: zoneC, Nodes: 24, NVMe: 0},
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunScheduler) == "1" {
+		os.Exit(cli.Run(command.New()))
+	}
+	// Quiet by default (importing the test API server raises it to 5);
+	// -v on the command line still wins.
+	_ = flag.Set("v", "0")
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if err := putBinOnPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	if _, err := localcluster.FindEtcd(""); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: cannot run the integration tests:", err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), klog.Background()))
+	defer cancel()
+	start := time.Now()
+	var err error
+	if cluster, err = localcluster.Start(ctx, localcluster.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: starting the local control plane:", err)
+		return 1
+	}
+	defer cluster.Stop()
+	// Stop every client of the API server before it stops (deferred last,
+	// runs first).
+	ctx, cancelClients := context.WithCancel(ctx)
+	defer cancelClients()
+	if err := localcluster.CreateNodes(ctx, cluster.Client, localcluster.PlanNodes(region, fleet)); err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	if cloud, err = simcloud.Start(ctx, cluster.Client, simcloud.Options{Seed: 42, DetachDelay: detachDelay, RetryInterval: time.Second}); err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	cfg := filepath.Join(cluster.Dir, "scheduler.yaml")
+	if err := localcluster.WriteSchedulerConfig(cfg, localcluster.SchedulerConfig{Kubeconfig: cluster.KubeconfigPath}); err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	sched, err := localcluster.StartScheduler(ctx, cluster.KubeconfigPath, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: starting the scheduler:", err)
+		return 1
+	}
+	defer sched.Stop()
+	klog.Background().Info("Shared environment is up", "elapsed", time.Since(start).Round(time.Millisecond))
+	return m.Run()
+}
+
+// putBinOnPath puts the module's bin/ (where make etcd builds etcd) first on
+// PATH.
+func putBinOnPath() error {
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return os.Setenv("PATH", filepath.Join(dir, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return fmt.Errorf("no go.mod above %s", dir)
+		}
+		dir = parent
+	}
+}
