@@ -37,18 +37,35 @@ image: ## Build the container image (needs a Docker engine).
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 ##@ Run
+.PHONY: demo
+demo: etcd build ## Start a local control plane with 3 zones, apply manifests/examples, scale the lease workload to 20 and print placements (ARGS=--keep to keep it running).
+	$(GO) run ./cmd/volume-topology-demo $(ARGS)
+
+.PHONY: audit
+audit: build ## Audit the cluster in KUBECONFIG for rule violations.
+	$(BIN)/volume-topology-scheduler audit
+
 .PHONY: run
-run: build ## Run the scheduler against $$KUBECONFIG with manifests' configuration.
+run: build ## Run the scheduler from this machine against the cluster in KUBECONFIG.
 	@test -n "$$KUBECONFIG" || { echo "KUBECONFIG is not set: use 'make demo' for a local control plane" >&2; exit 1; }
 	$(BIN)/volume-topology-scheduler --kubeconfig "$$KUBECONFIG" --authentication-kubeconfig "$$KUBECONFIG" --authorization-kubeconfig "$$KUBECONFIG" --config hack/local-scheduler-config.yaml --v=2
 
 ##@ Test
 .PHONY: test
-test: test-unit ## Run every test CI runs.
+test: test-unit test-integration ## Run every test CI runs.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (plugin, domain, args, manifests, command).
+test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud).
 	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/...
+
+.PHONY: test-integration
+test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
+	$(GO) test -count=1 -timeout 15m ./test/integration/...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the StorageClass parameter and node label parsers (FUZZTIME per target, default 1m).
+	$(GO) test -run='^$$' -fuzz=FuzzParseParameters -fuzztime=$(or $(FUZZTIME),1m) ./pkg/disk/
+	$(GO) test -run='^$$' -fuzz=FuzzDescribe -fuzztime=$(or $(FUZZTIME),1m) ./pkg/disk/
 
 .PHONY: bench
 bench: ## Plugin micro-benchmarks at 5000 nodes.
