@@ -204,8 +204,17 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 			if zones, ok := r.topology.ZoneSet(); ok {
 				pin(zones)
 			}
-		} else if r.pinZone != "" {
-			pin([]string{r.pinZone})
+		} else {
+			if r.pinZone != "" {
+				pin([]string{r.pinZone})
+			}
+			if zones, ok := r.allowed.ZoneSet(); ok {
+				pin(zones)
+			}
+			// zoneId binds unless a type the node may get is regional.
+			if r.zoneIDs != nil && !slices.Contains(r.typeRegional, true) {
+				pin(r.zoneIDs)
+			}
 		}
 		if !c.MultiAttach {
 			continue

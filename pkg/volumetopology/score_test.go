@@ -134,3 +134,21 @@ func klogger(t *testing.T) klogLogger {
 	logger, _ := ktesting.NewTestContext(t)
 	return logger
 }
+
+// TestPreFilterResultUnboundShared: an unbound shared claim's zoneId narrows
+// the candidates to the NVMe-capable nodes of those zones.
+func TestPreFilterResultUnboundShared(t *testing.T) {
+	c := cluster{objs: []runtime.Object{
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true", "zoneId": "cn-a, cn-b"}),
+		sharedClaim("data", "shared"),
+	}}
+	c.nodes = []*v1.Node{
+		zoneNode("a0", zoneA, nvmeType), zoneNode("a1", zoneA, plainType),
+		zoneNode("b0", zoneB, nvmeType), zoneNode("c0", zoneC, nvmeType),
+	}
+	pl, snap := c.setup(t, nil)
+	o := run(t, pl, snap, makePod("p", "", "data"))
+	if o.result == nil || !o.result.NodeNames.Equal(setOf("a0", "b0")) {
+		t.Errorf("PreFilterResult = %v, want the NVMe-capable nodes of zoneId", o.result)
+	}
+}
