@@ -5,7 +5,6 @@ package volumetopology
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -69,7 +68,7 @@ func New(_ context.Context, obj runtime.Object, h framework.Handle) (framework.P
 
 	factory := h.SharedInformerFactory()
 	pvInformer := factory.Core().V1().PersistentVolumes()
-	if err := addIndexer(pvInformer.Informer(), pvByVolumeHandleIndex, pvVolumeHandles(args.Drivers)); err != nil {
+	if err := addIndexer(pvInformer.Informer(), pvByVolumeHandleIndex, pvVolumeHandle); err != nil {
 		return nil, err
 	}
 	pl := &VolumeTopology{
@@ -133,15 +132,17 @@ func addIndexer(inf cache.SharedIndexInformer, name string, fn cache.IndexFunc) 
 	return nil
 }
 
-func pvVolumeHandles(drivers []string) cache.IndexFunc {
-	return func(obj interface{}) ([]string, error) {
-		pv, ok := obj.(*v1.PersistentVolume)
-		if !ok || pv.Spec.CSI == nil || !slices.Contains(drivers, pv.Spec.CSI.Driver) {
-			return nil, nil
-		}
-		return []string{pv.Spec.CSI.VolumeHandle}, nil
+// pvVolumeHandle indexes CSI PVs by driver and volume handle. It does not
+// depend on the args, so plugin instances of several profiles share it.
+func pvVolumeHandle(obj interface{}) ([]string, error) {
+	pv, ok := obj.(*v1.PersistentVolume)
+	if !ok || pv.Spec.CSI == nil {
+		return nil, nil
 	}
+	return []string{volumeHandleKey(pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle)}, nil
 }
+
+func volumeHandleKey(driver, handle string) string { return driver + "/" + handle }
 
 func vaPersistentVolumeName(obj interface{}) ([]string, error) {
 	va, ok := obj.(*storagev1.VolumeAttachment)

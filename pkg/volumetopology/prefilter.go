@@ -293,7 +293,7 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 	if !c.Bound() {
 		return d, nil
 	}
-	pvs, err := pl.pvIndexer.ByIndex(pvByVolumeHandleIndex, c.DiskID)
+	pvs, err := pl.pvIndexer.ByIndex(pvByVolumeHandleIndex, volumeHandleKey(c.PV.Spec.CSI.Driver, c.DiskID))
 	if err != nil {
 		return nil, err
 	}
