@@ -38,27 +38,43 @@ func ValidateVolumeTopologyArgs(path *field.Path, args *config.VolumeTopologyArg
 }
 
 func validateDrivers(path *field.Path, drivers []string) field.ErrorList {
-	if len(drivers) == 0 {
-		return field.ErrorList{field.Required(path, "at least one CSI driver name")}
-	}
-	var errs field.ErrorList
-	seen := sets.New[string]()
-	for i, d := range drivers {
-		p := path.Index(i)
-		if d == "" {
-			errs = append(errs, field.Required(p, "a CSI driver name"))
-			continue
-		}
-		if seen.Has(d) {
-			errs = append(errs, field.Duplicate(p, d))
-			continue
-		}
-		seen.Insert(d)
+	return validateList(path, drivers, "CSI driver name", true, func(p *field.Path, d string) field.ErrorList {
+		var errs field.ErrorList
 		for _, msg := range isCSIDriverName(d) {
 			errs = append(errs, field.Invalid(p, d, msg))
 		}
+		return errs
+	})
+}
+
+// validateList checks a list whose entries must be non-empty and unique, and
+// each valid by check; required says the list itself must not be empty.
+func validateList(path *field.Path, items []string, what string, required bool, check func(*field.Path, string) field.ErrorList) field.ErrorList {
+	if required && len(items) == 0 {
+		return field.ErrorList{field.Required(path, "at least one "+what)}
+	}
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, item := range items {
+		p := path.Index(i)
+		switch {
+		case item == "":
+			errs = append(errs, field.Required(p, article(what)+" "+what))
+		case seen.Has(item):
+			errs = append(errs, field.Duplicate(p, item))
+		default:
+			seen.Insert(item)
+			errs = append(errs, check(p, item)...)
+		}
 	}
 	return errs
+}
+
+func article(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // isCSIDriverName returns why name is not a valid CSI driver name: at most 63
@@ -76,49 +92,18 @@ func isCSIDriverName(name string) []string {
 }
 
 func validateInstanceFamilies(path *field.Path, families []string) field.ErrorList {
-	var errs field.ErrorList
-	seen := sets.New[string]()
-	for i, f := range families {
-		p := path.Index(i)
-		if f == "" {
-			errs = append(errs, field.Required(p, "an instance family"))
-			continue
-		}
-		if seen.Has(f) {
-			errs = append(errs, field.Duplicate(p, f))
-			continue
-		}
-		seen.Insert(f)
+	return validateList(path, families, "instance family", false, func(p *field.Path, f string) field.ErrorList {
 		if !instanceFamilyRE.MatchString(f) {
-			errs = append(errs, field.Invalid(p, f, "an instance family must consist of lowercase alphanumeric characters only (e.g. 'g7se' or 'c8y')"))
+			return field.ErrorList{field.Invalid(p, f, "an instance family must consist of lowercase alphanumeric characters only (e.g. 'g7se' or 'c8y')")}
 		}
-	}
-	return errs
+		return nil
+	})
 }
 
 func validateZoneLabelKeys(path *field.Path, keys []string) field.ErrorList {
-	if len(keys) == 0 {
-		return field.ErrorList{field.Required(path, "at least one node zone label key")}
-	}
-	var errs field.ErrorList
-	seen := sets.New[string]()
-	for i, k := range keys {
-		p := path.Index(i)
-		if k == "" {
-			errs = append(errs, field.Required(p, "a node zone label key"))
-			continue
-		}
-		if seen.Has(k) {
-			errs = append(errs, field.Duplicate(p, k))
-			continue
-		}
-		seen.Insert(k)
-		errs = append(errs, validateLabelKey(p, k)...)
-	}
-	return errs
+	return validateList(path, keys, "node zone label key", true, validateLabelKey)
 }
 
-// validateLabelKey reports each reason key is not a valid label key.
 func validateLabelKey(path *field.Path, key string) field.ErrorList {
 	var errs field.ErrorList
 	for _, msg := range validation.IsQualifiedName(key) {
