@@ -9,6 +9,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/component-base/metrics/testutil"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/utils/ptr"
 
@@ -435,5 +436,24 @@ func TestNVMe(t *testing.T) {
 	// The scheduler only needs to look at the NVMe-capable nodes of the disk's zone.
 	if o.result == nil || !o.result.NodeNames.Equal(setOf("g7se", "unknown-on")) {
 		t.Errorf("PreFilterResult = %v, want the two NVMe-capable nodes", o.result)
+	}
+}
+
+// TestRejectionMetric: each rejection is counted under its rule.
+func TestRejectionMetric(t *testing.T) {
+	c := sharedDiskCluster(0)
+	c.nodes = []*v1.Node{zoneNode("g6", zoneA, plainType), zoneNode("g6b", zoneA, plainType)}
+	pl, snap := c.setup(t, nil)
+	before, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(ruleNVMe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, pl, snap, makePod("new", "", "data"))
+	after, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(ruleNVMe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before != 2 {
+		t.Errorf("nvme rejections counted %v, want 2", after-before)
 	}
 }
