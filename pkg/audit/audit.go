@@ -50,9 +50,12 @@ type Violation struct {
 
 // Report is what an audit found.
 type Report struct {
-	Pods        int         `json:"podsChecked"`
-	SharedDisks int         `json:"sharedDisksChecked"`
-	Violations  []Violation `json:"violations"`
+	Pods        int `json:"podsChecked"`
+	SharedDisks int `json:"sharedDisksChecked"`
+	// MostNodesInZone is the most nodes of one zone that any shared disk is
+	// attached to: the headroom left under the limit.
+	MostNodesInZone int         `json:"mostNodesInZone"`
+	Violations      []Violation `json:"violations"`
 }
 
 // State is the cluster objects an audit reads.
@@ -202,6 +205,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 			byZone[z] = append(byZone[z], n)
 		}
 		for _, z := range sortedKeys(byZone) {
+			r.MostNodesInZone = max(r.MostNodesInZone, len(byZone[z]))
 			if ns := byZone[z]; len(ns) > int(args.MaxNodesPerZone) {
 				slices.Sort(ns)
 				r.Violations = append(r.Violations, Violation{

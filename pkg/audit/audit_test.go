@@ -59,7 +59,7 @@ func TestCheck(t *testing.T) {
 	clean := &State{Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g7se.xlarge")}}
 	sharedDisk(clean)
 	clean.Pods = []v1.Pod{pod("p1", "a1", "data"), pod("p2", "a2", "data"), pod("pending", "", "data")}
-	if r := Check(clean, args); len(r.Violations) != 0 || r.Pods != 2 || r.SharedDisks != 1 {
+	if r := Check(clean, args); len(r.Violations) != 0 || r.Pods != 2 || r.SharedDisks != 1 || r.MostNodesInZone != 2 {
 		t.Errorf("clean state: %+v", r)
 	}
 
@@ -78,6 +78,9 @@ func TestCheck(t *testing.T) {
 		Spec:       storagev1.VolumeAttachmentSpec{NodeName: "a2", Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: ptr.To("pv-1")}},
 	}}
 	r := Check(bad, args)
+	if r.MostNodesInZone != 3 {
+		t.Errorf("MostNodesInZone = %d, want 3 (a1, a2 by its VolumeAttachment, a3)", r.MostNodesInZone)
+	}
 	var got []string
 	for _, v := range r.Violations {
 		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Nodes, ",")+": "+v.Detail)
