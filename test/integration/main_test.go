@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,8 +76,20 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), klog.Background()))
 	defer cancel()
 	start := time.Now()
-	var err error
-	if cluster, err = localcluster.Start(ctx, localcluster.Options{}); err != nil {
+	// The schedulers run as the manifests' ServiceAccount under RBAC, and
+	// the API server logs their requests (see rbac_test.go).
+	lpDir, err := os.MkdirTemp("", "volume-topology-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	defer os.RemoveAll(lpDir)
+	lp, err := newLeastPrivilege(lpDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	if cluster, err = localcluster.Start(ctx, localcluster.Options{APIServerFlags: lp.apiServerFlags()}); err != nil {
 		fmt.Fprintln(os.Stderr, "integration: starting the local control plane:", err)
 		return 1
 	}
@@ -93,19 +106,38 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
 	}
+	if schedulerKubeconfig, err = lp.setup(ctx, cluster); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: the scheduler's ServiceAccount:", err)
+		return 1
+	}
 	cfg := filepath.Join(cluster.Dir, "scheduler.yaml")
-	if err := localcluster.WriteSchedulerConfig(cfg, localcluster.SchedulerConfig{Kubeconfig: cluster.KubeconfigPath}); err != nil {
+	if err := localcluster.WriteSchedulerConfig(cfg, localcluster.SchedulerConfig{Kubeconfig: schedulerKubeconfig}); err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
 	}
-	sched, err := localcluster.StartScheduler(ctx, cluster.KubeconfigPath, cfg)
+	sched, err := localcluster.StartScheduler(ctx, schedulerKubeconfig, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: starting the scheduler:", err)
 		return 1
 	}
 	defer sched.Stop()
 	klog.Background().Info("Shared environment is up", "elapsed", time.Since(start).Round(time.Millisecond))
-	return m.Run()
+	code := m.Run()
+	var report strings.Builder
+	problems, err := lp.check(ctx, cluster, allTestsRan(), &report)
+	if err != nil {
+		problems = append(problems, "checking the scheduler's permissions: "+err.Error())
+	}
+	if testing.Verbose() || len(problems) > 0 {
+		fmt.Print("\nPermissions the schedulers used (API server audit log):\n" + report.String())
+	}
+	for _, p := range problems {
+		fmt.Println("FAIL: least privilege:", p)
+	}
+	if len(problems) > 0 && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 // putBinOnPath puts the module's bin/ (where make etcd builds etcd) first on

@@ -22,7 +22,7 @@ import (
 func startReplica(ctx context.Context, t *testing.T, name string, cfg localcluster.SchedulerConfig) *localcluster.SchedulerProcess {
 	t.Helper()
 	dir := t.TempDir()
-	cfg.Kubeconfig = cluster.KubeconfigPath
+	cfg.Kubeconfig = schedulerKubeconfig
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := localcluster.WriteSchedulerConfig(cfgPath, cfg); err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func startReplica(ctx context.Context, t *testing.T, name string, cfg localclust
 	p, err := localcluster.StartSchedulerProcess(ctx, localcluster.ProcessOptions{
 		Command:    []string{self},
 		Env:        []string{envRunScheduler + "=1"},
-		Kubeconfig: cluster.KubeconfigPath,
+		Kubeconfig: schedulerKubeconfig,
 		ConfigPath: cfgPath,
 		LogPath:    logPath,
 		Verbosity:  2,
