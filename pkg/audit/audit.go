@@ -184,8 +184,23 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 		}
 	}
 
+	// diskZone is the one zone a shared disk's volumes pin it to: where an
+	// attachment to an instance with no Node object (lost, or deleted before
+	// the disk detached) must be, since a zonal disk attaches only there.
+	diskZone := map[string]string{}
 	if args.CountVolumeAttachments {
 		shared := sharedVolumes(s, resolver, args.Drivers)
+		for i := range s.Volumes {
+			pv := &s.Volumes[i]
+			if _, ok := shared[pv.Name]; !ok {
+				continue
+			}
+			if t, err := disk.PVTopology(pv, args.ZoneLabelKeys); err == nil {
+				if zones, ok := t.ZoneSet(); ok && len(zones) == 1 {
+					diskZone[pv.Spec.CSI.VolumeHandle] = zones[0]
+				}
+			}
+		}
 		for i := range s.VolumeAttachments {
 			va := &s.VolumeAttachments[i]
 			if va.Spec.Source.PersistentVolumeName == nil {
@@ -202,6 +217,9 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 		byZone := map[string][]string{}
 		for n := range attached[diskID] {
 			z := facts[n].Zone
+			if _, known := nodes[n]; !known && diskZone[diskID] != "" {
+				z = diskZone[diskID]
+			}
 			byZone[z] = append(byZone[z], n)
 		}
 		for _, z := range sortedKeys(byZone) {

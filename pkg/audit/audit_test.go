@@ -95,6 +95,19 @@ func TestCheck(t *testing.T) {
 		t.Errorf("violations (-want +got):\n%s", diff)
 	}
 
+	// An attachment to an instance whose Node is gone still takes a slot in
+	// the disk's zone.
+	gone := &State{Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g7se.xlarge")}}
+	sharedDisk(gone)
+	gone.Pods = []v1.Pod{pod("p1", "a1", "data"), pod("p2", "a2", "data")}
+	gone.VolumeAttachments = []storagev1.VolumeAttachment{{
+		ObjectMeta: metav1.ObjectMeta{Name: "va-lost"},
+		Spec:       storagev1.VolumeAttachmentSpec{NodeName: "lost", Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: ptr.To("pv-1")}},
+	}}
+	if r := Check(gone, args); len(r.Violations) != 1 || r.Violations[0].Detail != "disk d-1 is attached to 3 nodes in zone a (limit 2)" {
+		t.Errorf("attachment to a node that is gone: %+v", r.Violations)
+	}
+
 	var buf bytes.Buffer
 	if err := Print(&buf, r, "json"); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func (pl *VolumeTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 			countRejection(ruleHolder)
 			return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf(ErrReasonHolder, d.name))
 		}
-		if n := d.zoneCount[f.Zone]; n >= limit && !d.hasVA(node.Name) {
+		if n := d.attachedIn(f.Zone); n >= limit && !d.hasVA(node.Name) {
 			countRejection(ruleAttachLimit)
 			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(ErrReasonAttachLimit, d.name, n, zoneName(f.Zone), limit))
 		}

@@ -313,6 +313,34 @@ func TestAttachLimit(t *testing.T) {
 			t.Error(diff)
 		}
 	})
+	t.Run("a VolumeAttachment on a node that is gone counts in the disk's zone until it detaches", func(t *testing.T) {
+		c := sharedDiskCluster(17)
+		for i := 0; i < 15; i++ {
+			c.pods = append(c.pods, makePod(fmt.Sprintf("h%d", i), c.nodes[i].Name, "data"))
+		}
+		// The node lost with its pods; the instance still has the disk.
+		c.objs = append(c.objs, volumeAttachment("pv-1", "lost-node"))
+		pl, snap := c.setup(t, nil)
+		o := run(t, pl, snap, makePod("new", "", "data"))
+		for _, n := range []string{"a15", "a16"} {
+			if diff := cmp.Diff(limitMsg(16), o.filter[n]); diff != "" {
+				t.Errorf("node %s (-want +got):\n%s", n, diff)
+			}
+		}
+	})
+	t.Run("a VolumeAttachment on a node that is gone counts in every zone when the volume pins none", func(t *testing.T) {
+		c := sharedDiskCluster(17)
+		c.objs[2] = diskPV("pv-1", "d-1", "data", true, "", "")
+		for i := 0; i < 15; i++ {
+			c.pods = append(c.pods, makePod(fmt.Sprintf("h%d", i), c.nodes[i].Name, "data"))
+		}
+		c.objs = append(c.objs, volumeAttachment("pv-1", "lost-node"))
+		pl, snap := c.setup(t, nil)
+		o := run(t, pl, snap, makePod("new", "", "data"))
+		if diff := cmp.Diff(limitMsg(16), o.filter["a16"]); diff != "" {
+			t.Error(diff)
+		}
+	})
 	t.Run("VolumeAttachments are ignored when the args say so", func(t *testing.T) {
 		c := sharedDiskCluster(18)
 		for i := 0; i < 15; i++ {

@@ -268,6 +268,25 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 		}
 	}
 
+	// A VolumeAttachment on a node missing from the snapshot (lost or
+	// deleted while the disk was still attached) holds an attach slot until
+	// the disk detaches. A zonal disk can only be attached in its own zone,
+	// so the slot counts there.
+	for _, d := range s.disks {
+		for name := range d.vaNodes {
+			if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(name); err == nil && ni.Node() != nil {
+				continue
+			}
+			if len(d.zones) == 0 {
+				d.anyZone++
+				continue
+			}
+			for _, z := range d.zones {
+				d.zoneCount[z]++
+			}
+		}
+	}
+
 	if scoring {
 		s.zoneScore = map[string]int64{}
 		for z, n := range pl.nodes.nvmeCounts() {
@@ -299,6 +318,15 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 	}
 	for _, obj := range pvs {
 		pv := obj.(*v1.PersistentVolume)
+		if t, err := disk.PVTopology(pv, pl.args.ZoneLabelKeys); err == nil {
+			if zones, ok := t.ZoneSet(); ok {
+				for _, z := range zones {
+					if !slices.Contains(d.zones, z) {
+						d.zones = append(d.zones, z)
+					}
+				}
+			}
+		}
 		if ref := pv.Spec.ClaimRef; ref != nil {
 			if k := ref.Namespace + "/" + ref.Name; !slices.Contains(d.claimKeys, k) {
 				d.claimKeys = append(d.claimKeys, k)

@@ -59,9 +59,22 @@ type sharedDisk struct {
 	claimKeys []string
 	// vaNodes are the nodes a VolumeAttachment of the disk names; read-only.
 	vaNodes map[string]struct{}
+	// zones are the zones the disk's volumes pin it to; nil when they pin
+	// none. Read-only.
+	zones []string
 	// zoneCount is how many nodes of each zone the disk is attached to or
 	// about to be (pods, assumed pods, VolumeAttachments).
 	zoneCount map[string]int
+	// anyZone counts VolumeAttachments on nodes the scheduler has no Node
+	// for (a node lost or deleted before the disk detached) when the disk's
+	// volumes pin no zone: the instance may be in any zone, so they count
+	// in every zone. Read-only.
+	anyZone int
+}
+
+// attachedIn returns how many nodes of a zone the disk is attached to.
+func (d *sharedDisk) attachedIn(zone string) int {
+	return d.zoneCount[zone] + d.anyZone
 }
 
 // countOn returns how many pods on a node use the disk, from the node's
