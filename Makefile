@@ -52,15 +52,48 @@ run: build ## Run the scheduler from this machine against the cluster in KUBECON
 
 ##@ Test
 .PHONY: test
-test: test-unit test-integration ## Run every test CI runs.
+test: test-unit test-integration perf-short soak-short ## Run every test CI runs: unit, integration, a short scheduler_perf pass and a short soak.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud).
-	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/...
+test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary).
+	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
+	$(GO) test -count=1 -short ./test/soak/...
 
 .PHONY: test-integration
 test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
 	$(GO) test -count=1 -timeout 15m ./test/integration/...
+
+# scheduler_perf (test/perf): results and the summary go to PERF_DIR.
+PERF_DIR ?= $(CURDIR)/_output/perf
+PERF_RUN  = mkdir -p $(PERF_DIR) && status=0; \
+	$(GO) test -count=1 -run='^$$' -bench=BenchmarkPerfScheduling -benchtime=1ns -timeout=0 ./test/perf/ \
+		-data-items-dir=$(PERF_DIR) -perf-scheduling-label-filter=$(1) >$(PERF_DIR)/perf.log 2>&1 || status=$$?; \
+	grep -E '^(Benchmark|--- |ok |FAIL|PASS|panic)|violations_test.go' $(PERF_DIR)/perf.log | grep -v '^[IEW][0-9]' | cut -c1-400; \
+	$(GO) run ./cmd/perf-summary -dir $(PERF_DIR) | tee $(PERF_DIR)/summary.md; \
+	echo "full log: $(PERF_DIR)/perf.log"; exit $$status
+
+.PHONY: perf
+perf: etcd ## scheduler_perf, every workload at 500 and 5000 nodes side by side with the default profile and the seed's recipe (about 30 min); prints the summary table.
+	rm -rf $(PERF_DIR)
+	$(call PERF_RUN,performance)
+
+.PHONY: perf-short
+perf-short: PERF_DIR = $(CURDIR)/_output/perf-short
+perf-short: etcd ## scheduler_perf, a CI-sized correctness pass (label short, 500 nodes): fails on any disk rule VolumeTopology breaks.
+	rm -rf $(PERF_DIR)
+	$(call PERF_RUN,short)
+
+# The soak (test/soak): SEED and DURATION select the run; SOAK_ARGS adds flags.
+SEED     ?= 1
+DURATION ?= 10m
+
+.PHONY: soak
+soak: etcd ## Seeded random workload with faults on the local control plane (SEED=n DURATION=d); fails on any violation or false pending reason.
+	$(GO) test -count=1 -timeout=0 -v -run='^TestSoak$$' ./test/soak/ -args -seed=$(SEED) -duration=$(DURATION) $(SOAK_ARGS)
+
+.PHONY: soak-short
+soak-short: etcd ## The soak for CI: 2 minutes of workload plus settling.
+	$(GO) test -count=1 -timeout=15m -v -run='^TestSoak$$' ./test/soak/ -args -seed=$(SEED) -duration=2m $(SOAK_ARGS)
 
 .PHONY: fuzz
 fuzz: ## Fuzz the StorageClass parameter and node label parsers (FUZZTIME per target, default 1m).
