@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -213,7 +214,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	}
 
 	r.SharedDisks = len(attached)
-	for _, diskID := range sortedKeys(attached) {
+	for _, diskID := range slices.Sorted(maps.Keys(attached)) {
 		byZone := map[string][]string{}
 		for n := range attached[diskID] {
 			z := facts[n].Zone
@@ -222,7 +223,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 			}
 			byZone[z] = append(byZone[z], n)
 		}
-		for _, z := range sortedKeys(byZone) {
+		for _, z := range slices.Sorted(maps.Keys(byZone)) {
 			r.MostNodesInZone = max(r.MostNodesInZone, len(byZone[z]))
 			if ns := byZone[z]; len(ns) > int(args.MaxNodesPerZone) {
 				slices.Sort(ns)
@@ -232,7 +233,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 				})
 			}
 		}
-		for _, n := range sortedKeys(holders[diskID]) {
+		for _, n := range slices.Sorted(maps.Keys(holders[diskID])) {
 			if ps := holders[diskID][n]; len(ps) > 1 {
 				slices.Sort(ps)
 				r.Violations = append(r.Violations, Violation{
@@ -273,13 +274,4 @@ func zoneName(z string) string {
 		return "<none>"
 	}
 	return z
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

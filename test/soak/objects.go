@@ -3,6 +3,8 @@ package soak
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
@@ -28,7 +30,7 @@ func createWorkload(ctx context.Context, c kubernetes.Interface, w *Workload) er
 		return fmt.Errorf("creating namespace: %w", err)
 	}
 	for _, classes := range []map[string]map[string]string{sharedClasses, singleClasses} {
-		for _, name := range sortedKeys(classes) {
+		for _, name := range slices.Sorted(maps.Keys(classes)) {
 			sc := &storagev1.StorageClass{
 				ObjectMeta:        metav1.ObjectMeta{Name: name},
 				Provisioner:       disk.DriverName,

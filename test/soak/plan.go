@@ -3,6 +3,7 @@ package soak
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -146,7 +147,7 @@ func newRand(seed uint64, stream uint64) *rand.Rand {
 func NewWorkload(seed uint64) *Workload {
 	r := newRand(seed, 1)
 	w := &Workload{Nodes: localcluster.PlanNodes(Region, Fleet)}
-	shared := sortedKeys(sharedClasses)
+	shared := slices.Sorted(maps.Keys(sharedClasses))
 	for i := range sharedDynamicSets {
 		w.Sets = append(w.Sets, Set{
 			Name: fmt.Sprintf("sh-%02d", i), Kind: SharedDynamic, Class: shared[i%len(shared)],
@@ -174,7 +175,7 @@ func NewWorkload(seed uint64) *Workload {
 		Name: "st-alias", Kind: SharedStatic, Claim: "disk-st-alias", PV: "soak-static-alias",
 		Handle: first.Handle, Zone: first.Zone, Initial: 1 + r.IntN(3),
 	})
-	single := sortedKeys(singleClasses)
+	single := slices.Sorted(maps.Keys(singleClasses))
 	for i := range singleSets {
 		w.Sets = append(w.Sets, Set{
 			Name: fmt.Sprintf("one-%02d", i), Kind: Single, Class: single[i%len(single)], Initial: r.IntN(4),
@@ -601,13 +602,4 @@ func (p *planner) newNode(zone string, nvme bool) localcluster.NodeSpec {
 		s.DiskTypes = []string{disk.CategoryEfficiency, disk.CategorySSD, disk.CategoryESSD, disk.CategoryESSDAuto}
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

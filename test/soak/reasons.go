@@ -2,6 +2,7 @@ package soak
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -392,7 +393,7 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 		}
 		have := len(w.attached[diskName][zone])
 		if have != n {
-			return fmt.Sprintf("disk %s is attached to %d nodes in zone %s (%v)", diskName, have, args[2], sortedKeys(w.attached[diskName][zone])), ""
+			return fmt.Sprintf("disk %s is attached to %d nodes in zone %s (%v)", diskName, have, args[2], slices.Sorted(maps.Keys(w.attached[diskName][zone]))), ""
 		}
 		if n < limit {
 			return fmt.Sprintf("%d attachments are under the limit %d", n, limit), ""

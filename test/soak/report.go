@@ -3,6 +3,8 @@ package soak
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -58,7 +60,7 @@ func (r *Result) Print(out io.Writer) {
 	}
 	if len(r.AttachRefusals) > 0 {
 		fmt.Fprintln(out, "attaches the cloud refused:")
-		for _, code := range sortedKeys(r.AttachRefusals) {
+		for _, code := range slices.Sorted(maps.Keys(r.AttachRefusals)) {
 			fmt.Fprintf(out, "  %s: %d\n", code, r.AttachRefusals[code])
 			for _, d := range r.RefusalDetails[code] {
 				fmt.Fprintln(out, "    "+truncate(d, 600))
@@ -90,13 +92,13 @@ func (r *Result) Print(out io.Writer) {
 		}
 		fmt.Fprintf(out, "pending pods: %d; VolumeTopology reasons true: %d, false: %d; other reasons (not verified): %d; stale node counts: %d; without a reason: %d\n",
 			rr.Pending, trueTotal, len(rr.False), othersTotal, len(rr.Stale), len(rr.Unexplained))
-		for _, k := range sortedKeys(rr.True) {
+		for _, k := range slices.Sorted(maps.Keys(rr.True)) {
 			fmt.Fprintf(out, "  true   %-18s %d\n", k, rr.True[k])
 		}
 		for _, f := range rr.False {
 			fmt.Fprintln(out, "  FALSE  "+f)
 		}
-		for _, k := range sortedKeys(rr.Others) {
+		for _, k := range slices.Sorted(maps.Keys(rr.Others)) {
 			fmt.Fprintf(out, "  other  %4d x %s\n", rr.Others[k], k)
 		}
 		for i, s := range rr.Stale {
