@@ -273,15 +273,20 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 	// the disk detaches. A zonal disk can only be attached in its own zone,
 	// so the slot counts there.
 	for _, d := range s.disks {
+		var zones []string
+		zonesRead := false
 		for name := range d.vaNodes {
 			if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(name); err == nil && ni.Node() != nil {
 				continue
 			}
-			if len(d.zones) == 0 {
+			if !zonesRead {
+				zones, zonesRead = pl.zonesOf(d.pvs), true
+			}
+			if len(zones) == 0 {
 				d.anyZone++
 				continue
 			}
-			for _, z := range d.zones {
+			for _, z := range zones {
 				d.zoneCount[z]++
 			}
 		}
@@ -318,15 +323,7 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 	}
 	for _, obj := range pvs {
 		pv := obj.(*v1.PersistentVolume)
-		if t, err := disk.PVTopology(pv, pl.args.ZoneLabelKeys); err == nil {
-			if zones, ok := t.ZoneSet(); ok {
-				for _, z := range zones {
-					if !slices.Contains(d.zones, z) {
-						d.zones = append(d.zones, z)
-					}
-				}
-			}
-		}
+		d.pvs = append(d.pvs, pv)
 		if ref := pv.Spec.ClaimRef; ref != nil {
 			if k := ref.Namespace + "/" + ref.Name; !slices.Contains(d.claimKeys, k) {
 				d.claimKeys = append(d.claimKeys, k)
@@ -348,4 +345,24 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 		}
 	}
 	return d, nil
+}
+
+// zonesOf returns the zones the volumes' topology pins a disk to; nil when
+// they pin none.
+func (pl *VolumeTopology) zonesOf(pvs []*v1.PersistentVolume) []string {
+	var zones []string
+	for _, pv := range pvs {
+		t, err := disk.PVTopology(pv, pl.args.ZoneLabelKeys)
+		if err != nil {
+			continue
+		}
+		if zs, ok := t.ZoneSet(); ok {
+			for _, z := range zs {
+				if !slices.Contains(zones, z) {
+					zones = append(zones, z)
+				}
+			}
+		}
+	}
+	return zones
 }

@@ -59,9 +59,8 @@ type sharedDisk struct {
 	claimKeys []string
 	// vaNodes are the nodes a VolumeAttachment of the disk names; read-only.
 	vaNodes map[string]struct{}
-	// zones are the zones the disk's volumes pin it to; nil when they pin
-	// none. Read-only.
-	zones []string
+	// pvs are the disk's volumes; read-only.
+	pvs []*v1.PersistentVolume
 	// zoneCount is how many nodes of each zone the disk is attached to or
 	// about to be (pods, assumed pods, VolumeAttachments).
 	zoneCount map[string]int
