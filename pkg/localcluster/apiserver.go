@@ -40,7 +40,7 @@ func startAPIServer(ctx context.Context, etcdURL string, extraFlags []string) (_
 	tb := newLogTB("kube-apiserver", logger)
 	// The test server cancels this context when it is torn down; InitCtx
 	// keeps our logger instead of building a per-test one.
-	tCtx := ktesting.WithCancel(ktesting.InitCtx(ctx, tb))
+	tCtx := withCancel(ktesting.InitCtx(ctx, tb))
 
 	storage := storagebackend.NewDefaultConfig("/registry", nil)
 	storage.Transport.ServerList = []string{etcdURL}

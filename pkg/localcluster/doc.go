@@ -1,5 +1,5 @@
 // Package localcluster runs a real Kubernetes control plane in-process for
-// tests, the demo and soak runs: etcd (v3.6.4, built by "make etcd") on a
+// tests, the demo and soak runs: etcd (built from the Go module proxy by "make etcd") on a
 // unix socket, kube-apiserver from Kubernetes' own test server, and
 // Kubernetes' PersistentVolume and StatefulSet controllers, with simulated
 // kubelets that start bound pods once their volumes are attached. Nodes are

@@ -32,7 +32,7 @@ func FindEtcd(explicit string) (string, error) {
 	if explicit != "" {
 		p, err := exec.LookPath(explicit)
 		if err != nil {
-			return "", fmt.Errorf("%w at %s: %v; run \"make etcd\" to build bin/etcd (v3.6.4, from the Go module proxy)", ErrEtcdNotFound, explicit, err)
+			return "", fmt.Errorf("%w at %s: %v; run \"make etcd\" to build bin/etcd (from the Go module proxy)", ErrEtcdNotFound, explicit, err)
 		}
 		return filepath.Abs(p)
 	}
@@ -57,7 +57,7 @@ func FindEtcd(explicit string) (string, error) {
 			dir = parent
 		}
 	}
-	return "", fmt.Errorf("%w (looked in %s): run \"make etcd\" to build bin/etcd (v3.6.4, from the Go module proxy), then put bin/ on PATH or pass its path explicitly",
+	return "", fmt.Errorf("%w (looked in %s): run \"make etcd\" to build bin/etcd (from the Go module proxy), then put bin/ on PATH or pass its path explicitly",
 		ErrEtcdNotFound, strings.Join(looked, ", "))
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
+	"github.com/volume-topology/volume-topology-scheduler/pkg/version"
 )
 
 // NodeSpec describes a node to create: an ECS instance in a zone, with the
@@ -114,7 +115,7 @@ func (s NodeSpec) Node() (*v1.Node, error) {
 				LastTransitionTime: metav1.Now(),
 			}},
 			NodeInfo: v1.NodeSystemInfo{
-				KubeletVersion:          "v1.34.10",
+				KubeletVersion:          version.KubernetesVersion(), // the control plane's own release
 				OperatingSystem:         "linux",
 				Architecture:            "amd64",
 				ContainerRuntimeVersion: "containerd://simulated",

@@ -30,6 +30,13 @@ func newLogTB(name string, logger klog.Logger) *logTB {
 	return &logTB{name: name, logger: logger.WithName(name)}
 }
 
+// Attr records a test attribute; outside of tests it is only logged.
+func (t *logTB) Attr(key, value string) { t.logger.V(2).Info("Attribute", "key", key, "value", value) }
+
+// Chdir is refused: the process's working directory is shared by everything
+// else running in it.
+func (t *logTB) Chdir(dir string) { t.Fatalf("chdir %s: not supported outside of tests", dir) }
+
 func (t *logTB) Cleanup(f func()) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	k8scache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -161,8 +162,14 @@ func (c cluster) setup(t testing.TB, args *config.VolumeTopologyArgs) (*VolumeTo
 	}
 	p := plugintesting.SetupPluginWithInformers(ctx, t, New, obj, snap, objs)
 	pl := p.(*VolumeTopology)
+	// The scheduler starts scheduling once its own handlers have synced; the
+	// plugin's node index may still be catching up (see nodesSynced). Tests
+	// that need it whole wait here.
+	if !k8scache.WaitForCacheSync(ctx.Done(), pl.nodesSynced) {
+		t.Fatal("node index did not sync")
+	}
 
-	schedCache := cache.New(ctx, 0, nil)
+	schedCache := newSchedulerCache(ctx)
 	for _, n := range c.nodes {
 		// The informer's object, so the index and the snapshot agree as they do in the scheduler.
 		informed, err := pl.handle.SharedInformerFactory().Core().V1().Nodes().Lister().Get(n.Name)
@@ -190,7 +197,7 @@ func (c cluster) setup(t testing.TB, args *config.VolumeTopologyArgs) (*VolumeTo
 // outcome is what PreFilter and Filter said about a pod.
 type outcome struct {
 	preFilter *fwk.Status
-	result    *framework.PreFilterResult
+	result    *fwk.PreFilterResult
 	filter    map[string]*fwk.Status // by node; nil when PreFilter stopped the cycle
 	state     fwk.CycleState
 }

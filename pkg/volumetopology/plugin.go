@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
+	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/apis/config"
 	configv1 "github.com/volume-topology/volume-topology-scheduler/pkg/apis/config/v1"
@@ -28,10 +28,15 @@ const Name = "VolumeTopology"
 // reservation holder per node per shared disk, and NVMe-capable nodes for
 // shared disks.
 type VolumeTopology struct {
-	handle   framework.Handle
+	handle   fwk.Handle
 	args     config.VolumeTopologyArgs
 	resolver *disk.Resolver
 	nodes    *nodeIndex
+	// nodesSynced tells whether the node index has seen every node of the
+	// informer's initial list. The scheduler waits for its own event
+	// handlers only, and since client-go 0.36 an informer reports synced
+	// before its handlers have been told of every object.
+	nodesSynced func() bool
 
 	pvLister  corelisters.PersistentVolumeLister
 	pvIndexer cache.Indexer // PVs by CSI volume handle
@@ -39,11 +44,11 @@ type VolumeTopology struct {
 }
 
 var (
-	_ framework.PreFilterPlugin   = &VolumeTopology{}
-	_ framework.FilterPlugin      = &VolumeTopology{}
-	_ framework.PreScorePlugin    = &VolumeTopology{}
-	_ framework.ScorePlugin       = &VolumeTopology{}
-	_ framework.EnqueueExtensions = &VolumeTopology{}
+	_ fwk.PreFilterPlugin   = &VolumeTopology{}
+	_ fwk.FilterPlugin      = &VolumeTopology{}
+	_ fwk.PreScorePlugin    = &VolumeTopology{}
+	_ fwk.ScorePlugin       = &VolumeTopology{}
+	_ fwk.EnqueueExtensions = &VolumeTopology{}
 )
 
 // Index names; prefixed so they never collide with another plugin's.
@@ -56,7 +61,7 @@ const (
 func (pl *VolumeTopology) Name() string { return Name }
 
 // New builds the plugin from its args (defaults applied when obj is nil).
-func New(_ context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := argsFrom(obj)
 	if err != nil {
 		return nil, err
@@ -84,9 +89,11 @@ func New(_ context.Context, obj runtime.Object, h framework.Handle) (framework.P
 		pvLister:  pvInformer.Lister(),
 		pvIndexer: pvInformer.Informer().GetIndexer(),
 	}
-	if _, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodes.handler()); err != nil {
+	reg, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodes.handler())
+	if err != nil {
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
+	pl.nodesSynced = reg.HasSynced
 	if args.CountVolumeAttachments {
 		vaInformer := factory.Storage().V1().VolumeAttachments()
 		if err := addIndexer(vaInformer.Informer(), vaByPVIndex, vaPersistentVolumeName); err != nil {

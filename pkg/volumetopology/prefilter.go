@@ -11,7 +11,6 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 )
@@ -20,7 +19,7 @@ import (
 // ours and gets Skip. For shared disks it counts, per zone, the nodes each
 // disk is attached to (pods, assumed pods and VolumeAttachments) and narrows
 // the nodes to evaluate to the NVMe-capable ones in the disks' zones.
-func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	if !hasClaimVolume(pod) {
 		return nil, skip
 	}
@@ -41,7 +40,7 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 		}
 		s.claims = append(s.claims, rule)
 	}
-	var result *framework.PreFilterResult
+	var result *fwk.PreFilterResult
 	if pl.hasShared(claims) {
 		var err error
 		if result, err = pl.preFilterShared(s, claims, nodes); err != nil {
@@ -65,7 +64,7 @@ var skip = fwk.NewStatus(fwk.Skip)
 
 // PreFilterExtensions keeps attach counts right while the scheduler simulates
 // adding nominated pods or evicting victims.
-func (pl *VolumeTopology) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+func (pl *VolumeTopology) PreFilterExtensions() fwk.PreFilterExtensions { return pl }
 
 // AddPod counts the node as attached when the added pod is the first user of
 // a shared disk there.
@@ -183,7 +182,7 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 
 // preFilterShared builds the shared disks' attach counts in one pass over the
 // snapshot, the candidate nodes, and the zone scores.
-func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nodes []fwk.NodeInfo) (*framework.PreFilterResult, error) {
+func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, error) {
 	// Zones every shared-disk candidate must be in, when the claims pin them.
 	var pins []string
 	pinned := false
@@ -303,11 +302,16 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 
 	// Only NVMe-capable nodes in the disks' zones can pass. An empty set would
 	// hide why each node fails, so then Filter explains every node instead.
+	// Until the index has seen every node it may miss some, so it narrows
+	// nothing and Filter reads each node's labels.
+	if !pl.nodesSynced() {
+		return nil, nil
+	}
 	candidates := pl.nodes.nvmeNodes(pins, !pinned)
 	if candidates.Len() == 0 || candidates.Len() >= len(nodes) {
 		return nil, nil
 	}
-	return &framework.PreFilterResult{NodeNames: candidates}, nil
+	return &fwk.PreFilterResult{NodeNames: candidates}, nil
 }
 
 // sharedDiskFor gathers every claim and VolumeAttachment that reaches a

@@ -5,7 +5,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/helper"
 )
 
@@ -31,9 +30,9 @@ func (pl *VolumeTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod,
 }
 
 // ScoreExtensions scales the zone sizes to the scheduler's score range.
-func (pl *VolumeTopology) ScoreExtensions() framework.ScoreExtensions { return pl }
+func (pl *VolumeTopology) ScoreExtensions() fwk.ScoreExtensions { return pl }
 
 // NormalizeScore maps the largest zone to MaxNodeScore.
-func (pl *VolumeTopology) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *v1.Pod, scores framework.NodeScoreList) *fwk.Status {
-	return helper.DefaultNormalizeScore(framework.MaxNodeScore, false, scores)
+func (pl *VolumeTopology) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
+	return helper.DefaultNormalizeScore(fwk.MaxNodeScore, false, scores)
 }

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
-	schedpluginsutil "sigs.k8s.io/scheduler-plugins/test/util"
 )
 
 func setOf(names ...string) sets.Set[string] { return sets.New(names...) }
@@ -43,7 +43,7 @@ func TestScore(t *testing.T) {
 	if st := pl.PreScore(ctx, o.state, pod, nodes); !st.IsSuccess() {
 		t.Fatalf("PreScore = %v", st)
 	}
-	var scores framework.NodeScoreList
+	var scores fwk.NodeScoreList
 	for _, ni := range nodes {
 		if o.filter[ni.Node().Name] != nil {
 			continue
@@ -52,7 +52,7 @@ func TestScore(t *testing.T) {
 		if !st.IsSuccess() {
 			t.Fatal(st)
 		}
-		scores = append(scores, framework.NodeScore{Name: ni.Node().Name, Score: s})
+		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: s})
 	}
 	if st := pl.NormalizeScore(ctx, o.state, pod, scores); !st.IsSuccess() {
 		t.Fatal(st)
@@ -61,8 +61,8 @@ func TestScore(t *testing.T) {
 	for _, s := range scores {
 		got[s.Name] = s.Score
 	}
-	if got["a0"] != framework.MaxNodeScore || got["b0"] != framework.MaxNodeScore*2/5 {
-		t.Errorf("scores = %v, want zone %s at %d and zone %s at %d", got, zoneA, framework.MaxNodeScore, zoneB, framework.MaxNodeScore*2/5)
+	if got["a0"] != fwk.MaxNodeScore || got["b0"] != fwk.MaxNodeScore*2/5 {
+		t.Errorf("scores = %v, want zone %s at %d and zone %s at %d", got, zoneA, fwk.MaxNodeScore, zoneB, fwk.MaxNodeScore*2/5)
 	}
 	if got["a0"] <= got["b0"] {
 		t.Errorf("the zone with more eligible nodes must score higher: %v", got)
@@ -104,7 +104,7 @@ func TestPreFilterExtensions(t *testing.T) {
 	if err := ni.RemovePod(klogger(t), holders[0]); err != nil {
 		t.Fatal(err)
 	}
-	pi := schedpluginsutil.MustNewPodInfo(t, holders[0])
+	pi := mustNewPodInfo(t, holders[0])
 	if st := pl.RemovePod(ctx, state, pod, pi, ni); !st.IsSuccess() {
 		t.Fatal(st)
 	}
@@ -150,5 +150,30 @@ func TestPreFilterResultUnboundShared(t *testing.T) {
 	o := run(t, pl, snap, makePod("p", "", "data"))
 	if o.result == nil || !o.result.NodeNames.Equal(setOf("a0", "b0")) {
 		t.Errorf("PreFilterResult = %v, want the NVMe-capable nodes of zoneId", o.result)
+	}
+}
+
+// TestPreFilterBeforeNodeIndexSync: until the node index has seen every node
+// of the informer's first list, PreFilter must not narrow the nodes (the
+// index may miss some), and Filter still decides every node from its labels.
+func TestPreFilterBeforeNodeIndexSync(t *testing.T) {
+	c := cluster{objs: []runtime.Object{
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true", "zoneId": "cn-a"}),
+		sharedClaim("data", "shared"),
+	}}
+	c.nodes = []*v1.Node{zoneNode("a0", zoneA, nvmeType), zoneNode("a1", zoneA, plainType), zoneNode("b0", zoneB, nvmeType)}
+	pl, snap := c.setup(t, nil)
+	pl.nodesSynced = func() bool { return false }
+	o := run(t, pl, snap, makePod("p", "", "data"))
+	if o.result != nil {
+		t.Errorf("PreFilterResult = %v before the node index synced, want nil", o.result)
+	}
+	want := map[string]*fwk.Status{
+		"a0": nil,
+		"a1": unresolvable(ErrReasonNotNVMe, "of claim default/data"),
+		"b0": unresolvable(ErrReasonClassZone, "cn-a", "shared"),
+	}
+	if diff := cmp.Diff(want, o.filter); diff != "" {
+		t.Errorf("Filter (-want,+got):\n%s", diff)
 	}
 }

@@ -33,7 +33,11 @@ func startReplica(ctx context.Context, t *testing.T, name string, cfg localclust
 	}
 	logPath := filepath.Join(dir, "scheduler.log")
 	p, err := localcluster.StartSchedulerProcess(ctx, localcluster.ProcessOptions{
-		Command:    []string{self},
+		// Replicas list, where the in-process scheduler streams (the
+		// WatchListClient default since 1.35): they behave like a scheduler
+		// whose API server lacks watch-list, so the suite exercises the
+		// LIST fallback and the permission it needs.
+		Command:    []string{self, "--feature-gates=WatchListClient=false"},
 		Env:        []string{envRunScheduler + "=1"},
 		Kubeconfig: schedulerKubeconfig,
 		ConfigPath: cfgPath,

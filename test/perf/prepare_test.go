@@ -10,7 +10,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
-	"k8s.io/kubernetes/test/utils/ktesting"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/simcloud"
@@ -23,7 +22,7 @@ import (
 // creates none, and kube-scheduler's volume plugins look them up for every
 // node they filter), starts the simulated disk cloud for WaitForFirstConsumer
 // claims, and registers the violation check, which runs after the workload.
-func prepareWorkload(tCtx ktesting.TContext) error {
+func prepareWorkload(tCtx tContext) error {
 	testCase, workload, ok := results.SplitBenchmarkName(tCtx.Name())
 	if !ok {
 		return fmt.Errorf("unexpected benchmark name %q", tCtx.Name())
@@ -39,7 +38,7 @@ func prepareWorkload(tCtx ktesting.TContext) error {
 	// Cleanups run last-registered first: this one runs after the
 	// workload's own cleanup (which stops its ops) and before the API
 	// server and the simulated cloud stop.
-	tCtx.CleanupCtx(func(tCtx ktesting.TContext) { checkViolations(tCtx, testCase, workload) })
+	tCtx.CleanupCtx(func(tCtx tContext) { checkViolations(tCtx, testCase, workload) })
 	return nil
 }
 
@@ -47,7 +46,7 @@ func prepareWorkload(tCtx ktesting.TContext) error {
 // disk driver with its zone topology key, as the driver's node plugin
 // registers through the kubelet. The simulated provisioner reads the
 // topology keys from it. It stops with the workload's cluster.
-func registerCSINodes(tCtx ktesting.TContext) error {
+func registerCSINodes(tCtx tContext) error {
 	client := tCtx.Client()
 	factory := informers.NewSharedInformerFactory(client, 0)
 	logger := klog.FromContext(tCtx)

@@ -5,7 +5,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	volumehelpers "k8s.io/component-helpers/storage/volume"
-	"k8s.io/kubernetes/test/utils/ktesting"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/audit"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
@@ -26,7 +25,7 @@ func dataItemsDir() string {
 // counts next to the harness's results and fails a VolumeTopology workload
 // that broke a rule. It runs as a cleanup, after the workload's own cleanup
 // has stopped it and before the API server goes away.
-func checkViolations(tCtx ktesting.TContext, testCase, workload string) {
+func checkViolations(tCtx tContext, testCase, workload string) {
 	v, err := countViolations(tCtx)
 	if err != nil {
 		tCtx.Errorf("violation check: %v", err)
@@ -50,7 +49,7 @@ func checkViolations(tCtx ktesting.TContext, testCase, workload string) {
 // broken, the pods placed and pending, and the WaitForFirstConsumer claims
 // provisioned outside the zone of the node the scheduler selected (the
 // driver's ConflictingZone, which the audit cannot see after the fact).
-func countViolations(tCtx ktesting.TContext) (*results.Violations, error) {
+func countViolations(tCtx tContext) (*results.Violations, error) {
 	state, err := audit.Read(tCtx, tCtx.Client())
 	if err != nil {
 		return nil, err

@@ -7,17 +7,23 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/apis/config"
 )
 
-// The details apimachinery gives for names that are not qualified names.
-const (
-	badNamePart = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-	badPrefix   = "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-	badSlashes  = "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+// The details apimachinery gives for names that are not qualified names. Its
+// wording changes between releases (0.35 says "a valid label key" where 0.34
+// said "a qualified name"), so they are read from it; the tests pin where and
+// whether an error is reported.
+var (
+	badNamePart = validation.IsQualifiedName("-zone")[0]
+	badPrefix   = validation.IsQualifiedName("Example_COM/zone")[0]
+	badSlashes  = validation.IsQualifiedName("example.com/nvme/multi-attach")[0]
+)
 
+const (
 	badDriver = "a CSI driver name must consist of alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'diskplugin.csi.alibabacloud.com')"
 	badFamily = "an instance family must consist of lowercase alphanumeric characters only (e.g. 'g7se' or 'c8y')"
 )
