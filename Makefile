@@ -5,14 +5,35 @@ SHELL := /usr/bin/env bash -o pipefail
 GO          ?= go
 BIN         := $(CURDIR)/bin
 PKG         := github.com/volume-topology/volume-topology-scheduler
-IMAGE       ?= volume-topology-scheduler:latest
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
-K8S_VERSION := $(shell $(GO) list -m -f '{{.Version}}' k8s.io/kubernetes 2>/dev/null)
-K8S_MINOR   := $(word 2,$(subst ., ,$(K8S_VERSION)))
+
+# The Kubernetes minor to build and test against (KUBE=1.35, 1.36 or 1.37).
+# go.mod pins the newest; kube/<minor>.mod (with its .sum) pins each older one
+# and is selected with -modfile, and the build tag kube<minor> picks the few
+# files where the framework's API differs between minors.
+KUBE_MINORS := 1.35 1.36 1.37
+KUBE_NEWEST := $(lastword $(KUBE_MINORS))
+KUBE        ?= $(KUBE_NEWEST)
+ifeq ($(filter $(KUBE),$(KUBE_MINORS)),)
+$(error KUBE=$(KUBE) is not a supported Kubernetes minor; choose one of $(KUBE_MINORS))
+endif
+ifneq ($(KUBE),$(KUBE_NEWEST))
+KUBE_GOFLAGS := -modfile=kube/$(KUBE).mod -tags=kube$(KUBE)
+endif
+# Every go command of a recipe builds against the chosen minor.
+export GOFLAGS := $(strip $(GOFLAGS) $(KUBE_GOFLAGS))
+
+K8S_VERSION := $(shell GOFLAGS="$(GOFLAGS)" $(GO) list -m -f '{{.Version}}' k8s.io/kubernetes 2>/dev/null)
+# Binaries of each minor go to their own directory; etcd and other tools to bin/.
+OUT         := $(BIN)/k8s$(KUBE)
 LDFLAGS     := -X $(PKG)/pkg/version.Version=$(VERSION) \
                -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
                -X k8s.io/component-base/version.gitMajor=1 \
-               -X k8s.io/component-base/version.gitMinor=$(K8S_MINOR)
+               -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE)))
+
+# Images are tagged <repository>:<our version>-k8s<minor>.
+IMAGE_REPO  ?= volume-topology-scheduler
+IMAGE       ?= $(IMAGE_REPO):$(VERSION)-k8s$(KUBE)
 
 # Tests find etcd (built from the Go module proxy) on PATH.
 export PATH := $(BIN):$(PATH)
@@ -24,47 +45,63 @@ help: ## Show this help.
 
 ##@ Build
 .PHONY: build
-build: ## Build bin/volume-topology-scheduler.
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/volume-topology-scheduler ./cmd/volume-topology-scheduler
+build: ## Build bin/k8s<KUBE>/volume-topology-scheduler for the Kubernetes minor KUBE (default: the newest).
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(OUT)/volume-topology-scheduler ./cmd/volume-topology-scheduler
 
+.PHONY: build-all
+build-all: ## Build the scheduler for every supported Kubernetes minor.
+	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory build KUBE=$$m || exit 1; done
+
+# etcd is one tool for every minor: the version the newest Kubernetes pins,
+# built from go.mod whatever KUBE is.
 .PHONY: etcd
-etcd: $(BIN)/etcd ## Build etcd v3.6.4 from the Go module proxy (a Go tool dependency) into bin/.
+etcd: $(BIN)/etcd ## Build etcd from the Go module proxy (a Go tool dependency of go.mod) into bin/.
 $(BIN)/etcd: go.mod
-	$(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
+	GOFLAGS= $(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
 
 .PHONY: image
-image: ## Build the container image (needs a Docker engine).
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+image: ## Build the image <IMAGE_REPO>:<version>-k8s<KUBE> (needs a Docker engine).
+	docker build --build-arg VERSION=$(VERSION) --build-arg KUBE=$(KUBE) -t $(IMAGE) .
 
 ##@ Run
 .PHONY: demo
-demo: etcd build ## Start a local control plane with 3 zones, apply manifests/examples, scale the lease workload to 20 and print placements (ARGS=--keep to keep it running).
-	$(GO) run ./cmd/volume-topology-demo $(ARGS)
+demo: etcd ## Start a local control plane with 3 zones, apply manifests/examples, scale the lease workload to 20 and print placements (ARGS=--keep to keep it running).
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/volume-topology-demo $(ARGS)
 
 .PHONY: audit
 audit: build ## Audit the cluster in KUBECONFIG for rule violations.
-	$(BIN)/volume-topology-scheduler audit
+	$(OUT)/volume-topology-scheduler audit
 
 .PHONY: run
 run: build ## Run the scheduler from this machine against the cluster in KUBECONFIG.
 	@test -n "$$KUBECONFIG" || { echo "KUBECONFIG is not set: use 'make demo' for a local control plane" >&2; exit 1; }
-	$(BIN)/volume-topology-scheduler --kubeconfig "$$KUBECONFIG" --authentication-kubeconfig "$$KUBECONFIG" --authorization-kubeconfig "$$KUBECONFIG" --config hack/local-scheduler-config.yaml --v=2
+	$(OUT)/volume-topology-scheduler --kubeconfig "$$KUBECONFIG" --authentication-kubeconfig "$$KUBECONFIG" --authorization-kubeconfig "$$KUBECONFIG" --config hack/local-scheduler-config.yaml --v=2
 
 ##@ Test
 .PHONY: test
-test: test-unit test-integration perf-short soak-short ## Run every test CI runs: unit, integration, a short scheduler_perf pass and a short soak.
+test: ## Run every test CI runs: unit and integration tests on every minor, then a short scheduler_perf pass and a short soak on the newest.
+	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory test-minor KUBE=$$m || exit 1; done
+	$(MAKE) --no-print-directory perf-short soak-short KUBE=$(KUBE_NEWEST)
+
+.PHONY: test-minor
+test-minor: test-unit test-integration ## Unit and integration tests on the minor KUBE.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary).
+	@echo "== unit tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
 	$(GO) test -count=1 -short ./test/soak/...
 
 .PHONY: test-integration
 test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
+	@echo "== integration tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 15m ./test/integration/...
 
-# scheduler_perf (test/perf): results and the summary go to PERF_DIR.
+# scheduler_perf (test/perf): results and the summary go to PERF_DIR. Its
+# templates use the function names scheduler_perf has since 1.36 (Mod,
+# DivideInt; 1.35 calls them mod and div).
 PERF_DIR ?= $(CURDIR)/_output/perf
+PERF_CHECK_MINOR = @if [ "$(KUBE)" = 1.35 ]; then echo "scheduler_perf runs on Kubernetes 1.36 and newer (its template functions were renamed in 1.36): use KUBE=1.36 or KUBE=1.37" >&2; exit 1; fi
 PERF_RUN  = mkdir -p $(PERF_DIR) && status=0; \
 	$(GO) test -count=1 -run='^$$' -bench=BenchmarkPerfScheduling -benchtime=1ns -timeout=0 ./test/perf/ \
 		-data-items-dir=$(PERF_DIR) -perf-scheduling-label-filter=$(1) >$(PERF_DIR)/perf.log 2>&1 || status=$$?; \
@@ -74,12 +111,14 @@ PERF_RUN  = mkdir -p $(PERF_DIR) && status=0; \
 
 .PHONY: perf
 perf: etcd ## scheduler_perf, every workload at 500 and 5000 nodes side by side with the default profile and the seed's recipe (about 30 min); prints the summary table.
+	$(PERF_CHECK_MINOR)
 	rm -rf $(PERF_DIR)
 	$(call PERF_RUN,performance)
 
 .PHONY: perf-short
 perf-short: PERF_DIR = $(CURDIR)/_output/perf-short
 perf-short: etcd ## scheduler_perf, a CI-sized correctness pass (label short, 500 nodes): fails on any disk rule VolumeTopology breaks.
+	$(PERF_CHECK_MINOR)
 	rm -rf $(PERF_DIR)
 	$(call PERF_RUN,short)
 
@@ -106,12 +145,19 @@ bench: ## Plugin micro-benchmarks at 5000 nodes.
 
 ##@ Verify
 .PHONY: verify
-verify: ## Fail on unformatted code, go vet findings, stale generated code or go.mod.
+verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod or kube/*.mod.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory vet KUBE=$$m || exit 1; done
+	GOFLAGS= hack/verify-codegen.sh
+	GOFLAGS= $(GO) mod tidy -diff
+	GOFLAGS= hack/verify-kube-modfiles.sh
+
+.PHONY: vet
+vet: ## go vet on the minor KUBE (with its build tag).
+	@echo "== go vet, Kubernetes $(K8S_VERSION)"
 	$(GO) vet ./...
-	hack/verify-codegen.sh
-	$(GO) mod tidy -diff
 
 .PHONY: generate
-generate: ## Regenerate deepcopy, conversion and defaults code for the plugin args.
-	hack/update-codegen.sh
+generate: ## Regenerate the plugin args' deepcopy, conversion and defaults code, and kube/*.mod from go.mod.
+	GOFLAGS= hack/update-codegen.sh
+	GOFLAGS= hack/update-kube-modfiles.sh
