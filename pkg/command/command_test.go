@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+	"k8s.io/kubernetes/pkg/scheduler"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 
 	"github.com/volume-topology/volume-topology-scheduler/manifests"
@@ -38,9 +39,25 @@ func shippedConfig(t *testing.T) string {
 }
 
 // setup runs kube-scheduler's own Setup with our registry on a configuration
-// file, against an API server that is never contacted (Setup builds clients,
-// frameworks and plugins; only Run talks to the server).
+// file and returns the plugins of the profile volume-topology-scheduler.
 func setup(t *testing.T, cfg string) (*config.Plugins, error) {
+	t.Helper()
+	sched, err := setupScheduler(t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fw, ok := sched.Profiles["volume-topology-scheduler"]
+	if !ok {
+		t.Fatalf("no profile volume-topology-scheduler in %v", sched.Profiles)
+	}
+	// The plugins per extension point, as the framework expanded multiPoint.
+	return fw.ListPlugins(), nil
+}
+
+// setupScheduler runs kube-scheduler's own Setup with our registry on a
+// configuration file, against an API server that is never contacted (Setup
+// builds clients, frameworks and plugins; only Run talks to the server).
+func setupScheduler(t *testing.T, cfg string) (*scheduler.Scheduler, error) {
 	t.Helper()
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
@@ -69,15 +86,7 @@ current-context: c
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	_, sched, err := app.Setup(ctx, opts, Registry()...)
-	if err != nil {
-		return nil, err
-	}
-	fw, ok := sched.Profiles["volume-topology-scheduler"]
-	if !ok {
-		t.Fatalf("no profile volume-topology-scheduler in %v", sched.Profiles)
-	}
-	// The plugins per extension point, as the framework expanded multiPoint.
-	return fw.ListPlugins(), nil
+	return sched, err
 }
 
 func TestShippedConfigurationEnablesThePlugin(t *testing.T) {
@@ -144,5 +153,63 @@ func TestBadArgsStopStartUp(t *testing.T) {
 				t.Fatalf("Setup error = %v, want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestShippedProfileKeepsBatching: kube-scheduler turns opportunistic
+// batching off for a whole profile when one of its Filter or Score plugins
+// cannot sign pods. With VolumeTopology in the shipped profile, a pod without
+// our claims must still get a signature, the same one a profile of the
+// default plugins alone gives it.
+//
+// Both profiles set PodTopologySpread's defaultingType to List: with
+// kube-scheduler's system default constraints PodTopologySpread itself
+// refuses to sign every pod, in the default profile too.
+func TestShippedProfileKeepsBatching(t *testing.T) {
+	cfg := shippedConfig(t)
+	const spreadArgs = "- name: PodTopologySpread\n<indent>  args:\n<indent>    defaultingType: List\n<indent>"
+	const ourArgs = "- name: VolumeTopology\n"
+	i := strings.Index(cfg, "pluginConfig:\n")
+	if j := strings.Index(cfg[max(i, 0):], ourArgs); i < 0 || j < 0 {
+		i = -1
+	} else {
+		i += j
+	}
+	if i < 0 || !strings.Contains(cfg, "profiles:\n") {
+		t.Fatal("shipped config has no profiles list or no VolumeTopology pluginConfig")
+	}
+	indent := cfg[strings.LastIndex(cfg[:i], "\n")+1 : i]
+	cfg = cfg[:i] + strings.ReplaceAll(spreadArgs, "<indent>", indent) + cfg[i:]
+	// A second profile with the default plugins only, to compare with.
+	cfg = strings.Replace(cfg, "profiles:\n", "profiles:\n- schedulerName: default-scheduler\n  pluginConfig:\n  "+strings.ReplaceAll(spreadArgs, "<indent>", "  ")+"\n", 1)
+	sched, err := setupScheduler(t, cfg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, cfg)
+	}
+	ours, theirs := sched.Profiles["volume-topology-scheduler"], sched.Profiles["default-scheduler"]
+	if ours == nil || theirs == nil {
+		t.Fatalf("profiles = %v, want volume-topology-scheduler and default-scheduler", sched.Profiles)
+	}
+	pods := map[string]*corev1.Pod{
+		"no volumes": {Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}}},
+		"emptyDir and configMap": {Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}},
+			Volumes: []corev1.Volume{
+				{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+			},
+		}},
+	}
+	ctx := context.Background()
+	for name, pod := range pods {
+		pod.Spec.SchedulerName = "volume-topology-scheduler"
+		got, want := ours.SignPod(ctx, pod), theirs.SignPod(ctx, pod)
+		if got == nil {
+			t.Errorf("%s: the shipped profile gives no signature, so opportunistic batching is off", name)
+			continue
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s: signature with VolumeTopology\n  %s\nwant the default profile's\n  %s", name, got, want)
+		}
 	}
 }

@@ -1,0 +1,58 @@
+package volumetopology
+
+import (
+	"context"
+
+	v1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+)
+
+var _ fwk.SignPlugin = &VolumeTopology{}
+
+// Reasons SignPod gives when it refuses to sign a pod; the pod is then
+// scheduled on its own, outside opportunistic batching.
+const (
+	signRefusedShared     = "pod uses a shared disk: placing one replica changes which nodes the next can take (attach limit, reservation holder)"
+	signRefusedUnresolved = "pod's claims cannot be resolved yet"
+)
+
+// SignPod lets kube-scheduler's opportunistic batching reuse one pod's
+// filtered and scored nodes for the next pod with the same signature. The
+// framework turns batching off for the whole profile when a Filter or Score
+// plugin does not sign, so every pod that opts into this scheduler would pay
+// for it.
+//
+//   - A pod with none of our claims adds no fragment: it signs exactly as in
+//     a profile without VolumeTopology, and PreFilter skips it.
+//   - A pod with a shared (multi-attach) disk is refused. Placing it adds a
+//     holder on its node and may fill the disk's attach slots in a zone, so
+//     the next replica's feasible nodes are not the previous pod's minus
+//     the chosen node.
+//   - A pod whose managed claims are all single-attach signs by its volumes,
+//     as VolumeZone and VolumeBinding do. That is sound for our rules: such
+//     a pod's verdict on a node reads only the node's labels and the claims'
+//     zone rules (bound PV topology; class allowedTopologies, zoneId, types
+//     and selected node), never other pods, so placing one pod changes no
+//     verdict for the next. Pods with equal volume sources name the same
+//     claims or the same ephemeral template, hence the same class. Where
+//     that is not enough (equal claim names in two namespaces, a selected
+//     node set on one ephemeral claim only) the hinted node still runs every
+//     Filter, ours included, and a rejected hint falls back to a full
+//     scheduling cycle, so a hint can cost time but never place a pod where
+//     it cannot go; and Score says nothing about single-attach pods.
+func (pl *VolumeTopology) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	if !hasClaimVolume(pod) {
+		return nil, nil
+	}
+	claims, err := pl.resolver.PodClaims(pod)
+	if err != nil {
+		return nil, fwk.NewStatus(fwk.Unschedulable, signRefusedUnresolved)
+	}
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	if pl.hasShared(claims) {
+		return nil, fwk.NewStatus(fwk.Unschedulable, signRefusedShared)
+	}
+	return []fwk.SignFragment{{Key: fwk.VolumesSignerName, Value: fwk.VolumesSigner(pod)}}, nil
+}
