@@ -89,7 +89,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
 	}
-	if cluster, err = localcluster.Start(ctx, localcluster.Options{APIServerFlags: lp.apiServerFlags()}); err != nil {
+	if cluster, err = localcluster.Start(ctx, localcluster.Options{APIServerFlags: append(lp.apiServerFlags(), podGroupAPIServerFlags...)}); err != nil {
 		fmt.Fprintln(os.Stderr, "integration: starting the local control plane:", err)
 		return 1
 	}

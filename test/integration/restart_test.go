@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func startReplica(ctx context.Context, t *testing.T, name string, cfg localclust
 		// WatchListClient default since 1.35): they behave like a scheduler
 		// whose API server lacks watch-list, so the suite exercises the
 		// LIST fallback and the permission it needs.
-		Command:    []string{self, "--feature-gates=WatchListClient=false"},
+		Command:    []string{self, "--feature-gates=" + strings.Join(append([]string{"WatchListClient=false"}, podGroupGates...), ",")},
 		Env:        []string{envRunScheduler + "=1"},
 		Kubeconfig: schedulerKubeconfig,
 		ConfigPath: cfgPath,
