@@ -20,6 +20,8 @@ endif
 ifneq ($(KUBE),$(KUBE_NEWEST))
 KUBE_GOFLAGS := -modfile=kube/$(KUBE).mod -tags=kube$(KUBE)
 endif
+comma := ,
+space := $(empty) $(empty)
 # Every go command of a recipe builds against the chosen minor.
 export GOFLAGS := $(strip $(GOFLAGS) $(KUBE_GOFLAGS))
 
@@ -79,8 +81,9 @@ run: build ## Run the scheduler from this machine against the cluster in KUBECON
 
 ##@ Test
 .PHONY: test
-test: ## Run every test CI runs: unit and integration tests on every minor, then a short scheduler_perf pass and a short soak on the newest.
+test: ## Run every test CI runs: unit and integration tests on every minor, the version-skew test, then a short scheduler_perf pass and a short soak on the newest.
 	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory test-minor KUBE=$$m || exit 1; done
+	$(MAKE) --no-print-directory test-skew
 	$(MAKE) --no-print-directory perf-short soak-short KUBE=$(KUBE_NEWEST)
 
 .PHONY: test-minor
@@ -96,6 +99,23 @@ test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cl
 test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
 	@echo "== integration tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 15m ./test/integration/...
+
+# The version skew kube-scheduler allows: each older build's binary runs the
+# lease workload against the control plane of the next minor (the integration
+# suite of that minor, build tag skew).
+.PHONY: test-skew
+test-skew: etcd ## Each older build's binary schedules the lease workload on a control plane one minor newer.
+	@prev=; for m in $(KUBE_MINORS); do \
+	  if [ -n "$$prev" ]; then \
+	    $(MAKE) --no-print-directory build KUBE=$$prev && \
+	    $(MAKE) --no-print-directory test-skew-pair KUBE=$$m SKEW_FROM=$$prev || exit 1; \
+	  fi; prev=$$m; done
+
+.PHONY: test-skew-pair
+test-skew-pair: etcd
+	@echo "== version skew: the Kubernetes $(SKEW_FROM) build against a $(K8S_VERSION) control plane"
+	VOLUME_TOPOLOGY_SKEW_SCHEDULER=$(BIN)/k8s$(SKEW_FROM)/volume-topology-scheduler \
+	  $(GO) test -count=1 -timeout 10m -tags=$(subst $(space),$(comma),$(strip skew $(if $(KUBE_GOFLAGS),kube$(KUBE)))) -run '^TestVersionSkew$$' ./test/integration/
 
 # scheduler_perf (test/perf): results and the summary go to PERF_DIR. Its
 # templates use the function names scheduler_perf has since 1.36 (Mod,

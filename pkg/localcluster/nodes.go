@@ -115,7 +115,7 @@ func (s NodeSpec) Node() (*v1.Node, error) {
 				LastTransitionTime: metav1.Now(),
 			}},
 			NodeInfo: v1.NodeSystemInfo{
-				KubeletVersion:          version.KubernetesVersion(), // the control plane's own release
+				KubeletVersion:          kubeletVersion(),
 				OperatingSystem:         "linux",
 				Architecture:            "amd64",
 				ContainerRuntimeVersion: "containerd://simulated",
@@ -269,4 +269,14 @@ func PlanNodes(region string, zones []ZonePlan) []NodeSpec {
 		}
 	}
 	return specs
+}
+
+// kubeletVersion is the version simulated kubelets report: the control
+// plane's own release (its minor only, in test binaries, which carry no
+// module list).
+func kubeletVersion() string {
+	if v := version.KubernetesVersion(); v != "unknown" {
+		return v
+	}
+	return "v" + version.KubernetesMinor() + ".0"
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	componentversion "k8s.io/component-base/version"
 )
 
 // Version is the release of volume-topology-scheduler, set at build time with
@@ -29,6 +31,12 @@ func KubernetesVersion() string {
 	}
 	return "unknown"
 }
+
+// KubernetesMinor returns the Kubernetes minor the binary is built on
+// ("1.37"), as compiled into k8s.io/component-base. Unlike
+// KubernetesVersion it is known in test binaries too, which carry no module
+// list.
+func KubernetesMinor() string { return componentversion.DefaultKubeBinaryVersion }
 
 // String is the one-line version report printed by --version.
 func String() string {

@@ -22,24 +22,32 @@ import (
 // replica is killed when the test ends; its log is printed if the test failed.
 func startReplica(ctx context.Context, t *testing.T, name string, cfg localcluster.SchedulerConfig) *localcluster.SchedulerProcess {
 	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replicas list, where the in-process scheduler streams (the
+	// WatchListClient default since 1.35): they behave like a scheduler
+	// whose API server lacks watch-list, so the suite exercises the LIST
+	// fallback and the permission it needs.
+	command := []string{self, "--feature-gates=" + strings.Join(append([]string{"WatchListClient=false"}, podGroupGates...), ",")}
+	return startReplicaCommand(ctx, t, name, cfg, command, []string{envRunScheduler + "=1"})
+}
+
+// startReplicaCommand runs a scheduler replica in a child process with the
+// given command and environment (flags are appended), as startReplica does.
+func startReplicaCommand(ctx context.Context, t *testing.T, name string, cfg localcluster.SchedulerConfig, command, env []string) *localcluster.SchedulerProcess {
+	t.Helper()
 	dir := t.TempDir()
 	cfg.Kubeconfig = schedulerKubeconfig
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := localcluster.WriteSchedulerConfig(cfgPath, cfg); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	logPath := filepath.Join(dir, "scheduler.log")
 	p, err := localcluster.StartSchedulerProcess(ctx, localcluster.ProcessOptions{
-		// Replicas list, where the in-process scheduler streams (the
-		// WatchListClient default since 1.35): they behave like a scheduler
-		// whose API server lacks watch-list, so the suite exercises the
-		// LIST fallback and the permission it needs.
-		Command:    []string{self, "--feature-gates=" + strings.Join(append([]string{"WatchListClient=false"}, podGroupGates...), ",")},
-		Env:        []string{envRunScheduler + "=1"},
+		Command:    command,
+		Env:        env,
 		Kubeconfig: schedulerKubeconfig,
 		ConfigPath: cfgPath,
 		LogPath:    logPath,
