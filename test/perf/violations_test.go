@@ -4,6 +4,8 @@ import (
 	"flag"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/component-base/metrics/testutil"
 	volumehelpers "k8s.io/component-helpers/storage/volume"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/audit"
@@ -37,10 +39,17 @@ func checkViolations(tCtx tContext, testCase, workload string) {
 		tCtx.Errorf("violation check: %v", err)
 	}
 	broken := v.Broken()
-	tCtx.Logf("Violations of %s/%s (%s): %d pods, %d scheduled, %d pending, %d shared disks, at most %d nodes of a zone per disk; broken: %v",
-		testCase, workload, file, v.Pods, v.Scheduled, v.Pending, v.SharedDisks, v.MaxAttachedInZone, broken)
-	if _, profile := results.SplitTestCase(testCase); profile == results.ProfileVolumeTopology && len(broken) > 0 {
+	tCtx.Logf("Violations of %s/%s (%s): %d pods, %d scheduled (%d batched), %d pending, %d shared disks, at most %d nodes of a zone per disk; broken: %v",
+		testCase, workload, file, v.Pods, v.Scheduled, v.Batched, v.Pending, v.SharedDisks, v.MaxAttachedInZone, broken)
+	kind, profile := results.SplitTestCase(testCase)
+	if profile == results.ProfileVolumeTopology && len(broken) > 0 {
 		tCtx.Errorf("VolumeTopology broke disk rules in %s/%s: %v", testCase, workload, broken)
+	}
+	// Pods without our claims must keep opportunistic batching: in the
+	// VolumeTopology profile that proves the plugin signs them; in the
+	// default one that the profile lets batching work at all.
+	if kind == results.WorkloadNoClaims && v.Batched == 0 {
+		tCtx.Errorf("opportunistic batching placed none of the %d pods of %s/%s (%d attempts without a hint)", v.Scheduled, testCase, workload, v.BatchNoHint)
 	}
 }
 
@@ -56,6 +65,16 @@ func countViolations(tCtx tContext) (*results.Violations, error) {
 	}
 	report := audit.Check(state, volumetopology.DefaultArgs())
 	v := &results.Violations{Nodes: len(state.Nodes), SharedDisks: report.SharedDisks, MaxAttachedInZone: report.MostNodesInZone}
+	// The harness resets the metrics after this check (its cleanup was
+	// registered first), so they are of this workload only.
+	// The counter is missing when the scheduler never asked for a hint
+	// (OpportunisticBatching off): no pod was batched.
+	batch, err := testutil.GetCounterValuesFromGatherer(legacyregistry.DefaultGatherer, "scheduler_batch_attempts_total",
+		map[string]string{"profile": "default-scheduler"}, "result")
+	if err != nil {
+		tCtx.Logf("No batching metrics: %v", err)
+	}
+	v.Batched, v.BatchNoHint = int(batch["hint_used"]), int(batch["no_hint"])
 	for i := range state.Pods {
 		pod := &state.Pods[i]
 		switch {

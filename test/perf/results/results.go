@@ -29,6 +29,7 @@ const (
 	WorkloadSharedDisks       = "SharedDisks"
 	WorkloadOverSubscribed    = "OverSubscribed"
 	WorkloadNoClaims          = "NoClaims"
+	WorkloadNoVolumes         = "NoVolumes"
 	WorkloadOtherDriverClaims = "OtherDriverClaims"
 	WorkloadWFFC              = "WaitForFirstConsumer"
 )
@@ -97,6 +98,12 @@ type Violations struct {
 	// created outside the zone of the node the scheduler selected (the
 	// driver's ConflictingZone).
 	ZoneConflicts int `json:"zoneConflicts"`
+
+	// Batched counts the pods opportunistic batching placed on its hint
+	// (scheduler_batch_attempts_total{result="hint_used"}), BatchNoHint the
+	// attempts it had no hint for.
+	Batched     int `json:"batched"`
+	BatchNoHint int `json:"batchNoHint"`
 
 	// Failed is true when the workload itself failed; the counts are then
 	// of whatever state it left.

@@ -30,7 +30,8 @@ func TestLoadAndTable(t *testing.T) {
  {"data":{"Average":300,"Perc50":310,"Perc99":400},"unit":"pods/s","labels":{"Metric":"SchedulingThroughput","Name":"BenchmarkPerfScheduling/SharedDisks_VolumeTopology/5000Nodes/shared"}},
  {"data":{"Average":0.01,"Perc50":0.005,"Perc99":0.02},"unit":"ms","labels":{"Metric":"scheduler_plugin_execution_duration_seconds","Name":"BenchmarkPerfScheduling/SharedDisks_VolumeTopology/5000Nodes/shared","plugin":"VolumeTopology","extension_point":"Filter"}},
  {"data":{"Average":0.5,"Perc50":0.4,"Perc99":0.9},"unit":"ms","labels":{"Metric":"scheduler_plugin_execution_duration_seconds","Name":"BenchmarkPerfScheduling/SharedDisks_VolumeTopology/5000Nodes/shared","plugin":"NodeAffinity","extension_point":"Filter"}},
- {"data":{"Average":50,"Perc50":52,"Perc99":60},"unit":"pods/s","labels":{"Metric":"SchedulingThroughput","Name":"BenchmarkPerfScheduling/SharedDisks_SeedRecipe/5000Nodes/shared"}}
+ {"data":{"Average":50,"Perc50":52,"Perc99":60},"unit":"pods/s","labels":{"Metric":"SchedulingThroughput","Name":"BenchmarkPerfScheduling/SharedDisks_SeedRecipe/5000Nodes/shared"}},
+ {"data":{"Average":400,"Perc50":380,"Perc99":500},"unit":"pods/s","labels":{"Metric":"SchedulingThroughput","Name":"BenchmarkPerfScheduling/NoVolumes_Default/5000Nodes/default"}}
 ]}`
 	if err := os.WriteFile(filepath.Join(dir, "BenchmarkPerfScheduling_benchmark_volumetopology_2026-11-23T10:00:00Z.json"), []byte(data), 0o644); err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func TestLoadAndTable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "BenchmarkPerfScheduling_benchmark_volumetopology_2026-11-23T11:00:00Z.json"), []byte(second), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteViolations(dir, &Violations{TestCase: "SharedDisks_SeedRecipe", Workload: "5000Nodes", Nodes: 5000, Pods: 10, Scheduled: 10, DoubleHolders: 0, DisksOverLimit: 2}); err != nil {
+	if _, err := WriteViolations(dir, &Violations{TestCase: "SharedDisks_SeedRecipe", Workload: "5000Nodes", Nodes: 5000, Pods: 10, Scheduled: 10, Batched: 7, DoubleHolders: 0, DisksOverLimit: 2}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -50,7 +51,7 @@ func TestLoadAndTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].Profile != ProfileVolumeTopology || rows[1].Profile != ProfileSeedRecipe {
+	if len(rows) != 3 || rows[0].Profile != ProfileVolumeTopology || rows[1].Profile != ProfileSeedRecipe || rows[2].Kind != WorkloadNoVolumes {
 		t.Fatalf("rows = %+v", rows)
 	}
 	if rows[0].Filter == nil || rows[0].Filter.Perc99 != 0.02 {
@@ -64,7 +65,7 @@ func TestLoadAndTable(t *testing.T) {
 	if err := WriteTable(&out, rows); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| SharedDisks | VolumeTopology | 5000 | 1 | 300.0 | 310.0 | - | 0.020 | - |", "| SharedDisks | SeedRecipe | 5000 | 2 | 75.0 | 71.0 | - | - | 10 | 10 | 0 | 2 | 0 |"} {
+	for _, want := range []string{"| SharedDisks | VolumeTopology | 5000 | 1 | 300.0 | 310.0 | - | 0.020 | - |", "| SharedDisks | SeedRecipe | 5000 | 2 | 75.0 | 71.0 | - | - | 10 | 10 | 7 | 0 | 2 | 0 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
@@ -75,5 +76,8 @@ func TestLoadAndTable(t *testing.T) {
 	}
 	if got := targets[1]; got.Got != 0 {
 		t.Errorf("no-claims target = %+v, want not measured", got)
+	}
+	if got := targets[3]; got.Got != 0.75 || got.Met() {
+		t.Errorf("shared disks over plain pods at 5000 nodes = %+v, want 0.75x (300 over 400) and missed", got)
 	}
 }

@@ -142,7 +142,7 @@ func Load(dir string) ([]*Row, error) {
 }
 
 var (
-	kinds    = []string{WorkloadSharedDisks, WorkloadOverSubscribed, WorkloadNoClaims, WorkloadOtherDriverClaims, WorkloadWFFC}
+	kinds    = []string{WorkloadSharedDisks, WorkloadNoVolumes, WorkloadOverSubscribed, WorkloadNoClaims, WorkloadOtherDriverClaims, WorkloadWFFC}
 	profiles = []string{ProfileVolumeTopology, ProfileSeedRecipe, ProfileDefault}
 )
 
@@ -191,7 +191,7 @@ func readJSON(file string, v any) error {
 // workload, throughput and plugin times are medians over the runs.
 func WriteTable(w io.Writer, rows []*Row) error {
 	header := []string{"workload", "profile", "nodes", "runs", "pods/s avg", "pods/s p50", "VT PreFilter p99 ms", "VT Filter p99 ms",
-		"pods", "scheduled", "pending", "disks >16/zone", "double holders", "not NVMe", "outside zone", "zone conflicts"}
+		"pods", "scheduled", "batched", "pending", "disks >16/zone", "double holders", "not NVMe", "outside zone", "zone conflicts"}
 	var b strings.Builder
 	line := func(cells []string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
 	line(header)
@@ -218,14 +218,14 @@ func WriteTable(w io.Writer, rows []*Row) error {
 			}
 		}
 		if v := r.Violations; v != nil {
-			for _, n := range []int{v.Pods, v.Scheduled, v.Pending, v.DisksOverLimit, v.DoubleHolders, v.NotNVMe, v.OutsideDiskZone, v.ZoneConflicts} {
+			for _, n := range []int{v.Pods, v.Scheduled, v.Batched, v.Pending, v.DisksOverLimit, v.DoubleHolders, v.NotNVMe, v.OutsideDiskZone, v.ZoneConflicts} {
 				cells = append(cells, fmt.Sprint(n))
 			}
 			if v.Failed {
 				cells[0] += " (failed)"
 			}
 		} else {
-			for range 8 {
+			for range 9 {
 				cells = append(cells, "-")
 			}
 		}
@@ -280,8 +280,8 @@ func Targets(rows []*Row) []Target {
 			find(WorkloadNoClaims, ProfileVolumeTopology, 500), find(WorkloadNoClaims, ProfileDefault, 500)),
 		ratio("pods without our claims, 5000 nodes: VolumeTopology / default", 0.97,
 			find(WorkloadNoClaims, ProfileVolumeTopology, 5000), find(WorkloadNoClaims, ProfileDefault, 5000)),
-		ratio("shared disks, VolumeTopology: 5000 nodes / 500 nodes", 0.8,
-			find(WorkloadSharedDisks, ProfileVolumeTopology, 5000), find(WorkloadSharedDisks, ProfileVolumeTopology, 500)),
+		ratio("5000 nodes: shared disks through VolumeTopology / plain pods through the default profile", 0.8,
+			find(WorkloadSharedDisks, ProfileVolumeTopology, 5000), find(WorkloadNoVolumes, ProfileDefault, 5000)),
 	}
 }
 
