@@ -23,38 +23,88 @@ func (pl *VolumeTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
+	var failed Verdict
+	f := pl.evaluate(s, nodeInfo, func(v Verdict) bool {
+		failed = v
+		return v.Reason == ""
+	})
+	if failed.Reason == "" {
+		return nil
+	}
+	countRejection(failed.Rule)
+	if failed.Rule == RuleNVMe {
+		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
+			logger.Info("Node cannot attach shared disks", "pod", klog.KObj(pod), "node", klog.KObj(nodeInfo.Node()), "why", f.NVMeWhy)
+		}
+	}
+	return failed.Status()
+}
+
+// Verdict is one rule's decision about one node.
+type Verdict struct {
+	// Rule is RuleZone, RuleNVMe, RuleHolder or RuleAttachLimit.
+	Rule string
+	// Claim is the claim ("namespace/name") of a zone verdict.
+	Claim string
+	// Disk names the shared disk of a holder or attach-limit verdict.
+	Disk string
+	// Reason is why the node fails the rule; "" when it passes.
+	Reason string
+	// Code is the status code Filter returns for a failing verdict.
+	Code fwk.Code
+}
+
+// Status is the status Filter returns for the verdict; nil when it passes.
+func (v Verdict) Status() *fwk.Status {
+	if v.Reason == "" {
+		return nil
+	}
+	return fwk.NewStatus(v.Code, v.Reason)
+}
+
+// evaluate applies the rules to a node in the order Filter does and calls
+// visit with each verdict, passing or failing, until visit returns false. It
+// returns the node's facts. Filter and Explain both go through it, so they
+// cannot disagree.
+func (pl *VolumeTopology) evaluate(s *stateData, nodeInfo fwk.NodeInfo, visit func(Verdict) bool) *disk.NodeFacts {
 	node := nodeInfo.Node()
 	f := pl.nodes.get(node)
 
 	for i := range s.claims {
-		if msg := s.claims[i].reject(node, f); msg != "" {
-			countRejection(ruleZone)
-			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+		r := &s.claims[i]
+		if !visit(Verdict{Rule: RuleZone, Claim: r.claim, Reason: r.reject(node, f), Code: fwk.UnschedulableAndUnresolvable}) {
+			return f
 		}
 	}
 	if len(s.disks) == 0 {
-		return nil
+		return f
 	}
+	v := Verdict{Rule: RuleNVMe, Disk: s.disks[0].name, Code: fwk.UnschedulableAndUnresolvable}
 	if !f.NVMe {
-		countRejection(ruleNVMe)
-		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
-			logger.Info("Node cannot attach shared disks", "pod", klog.KObj(pod), "node", klog.KObj(node), "why", f.NVMeWhy)
-		}
-		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(ErrReasonNotNVMe, s.disks[0].name))
+		v.Reason = fmt.Sprintf(ErrReasonNotNVMe, s.disks[0].name)
+	}
+	if !visit(v) {
+		return f
 	}
 	refs := nodeInfo.GetPVCRefCounts()
 	limit := int(pl.args.MaxNodesPerZone)
 	for _, d := range s.disks {
+		v := Verdict{Rule: RuleHolder, Disk: d.name, Code: fwk.Unschedulable}
 		if d.countOn(refs) > 0 {
-			countRejection(ruleHolder)
-			return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf(ErrReasonHolder, d.name))
+			v.Reason = fmt.Sprintf(ErrReasonHolder, d.name)
 		}
+		if !visit(v) {
+			return f
+		}
+		v = Verdict{Rule: RuleAttachLimit, Disk: d.name, Code: fwk.UnschedulableAndUnresolvable}
 		if n := d.attachedIn(f.Zone); n >= limit && !d.hasVA(node.Name) {
-			countRejection(ruleAttachLimit)
-			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(ErrReasonAttachLimit, d.name, n, zoneName(f.Zone), limit))
+			v.Reason = fmt.Sprintf(ErrReasonAttachLimit, d.name, n, zoneName(f.Zone), limit)
+		}
+		if !visit(v) {
+			return f
 		}
 	}
-	return nil
+	return f
 }
 
 func zoneName(z string) string {

@@ -472,12 +472,12 @@ func TestRejectionMetric(t *testing.T) {
 	c := sharedDiskCluster(0)
 	c.nodes = []*v1.Node{zoneNode("g6", zoneA, plainType), zoneNode("g6b", zoneA, plainType)}
 	pl, snap := c.setup(t, nil)
-	before, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(ruleNVMe))
+	before, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(RuleNVMe))
 	if err != nil {
 		t.Fatal(err)
 	}
 	run(t, pl, snap, makePod("new", "", "data"))
-	after, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(ruleNVMe))
+	after, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(RuleNVMe))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func registerMetrics() {
 	registerOnce.Do(func() {
 		legacyregistry.MustRegister(rejectedNodes)
 		rejected = map[string]metrics.CounterMetric{}
-		for _, r := range []string{ruleZone, ruleNVMe, ruleHolder, ruleAttachLimit} {
+		for _, r := range []string{RuleZone, RuleNVMe, RuleHolder, RuleAttachLimit} {
 			rejected[r] = rejectedNodes.WithLabelValues(r)
 		}
 	})

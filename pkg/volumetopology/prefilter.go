@@ -139,7 +139,7 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 		if err != nil {
 			return claimRule{}, &disk.InvalidObjectError{Kind: "persistentvolume", Name: c.PV.Name, Err: err}
 		}
-		r := claimRule{bound: true, topology: t}
+		r := claimRule{claim: c.Key, bound: true, topology: t}
 		if zones, ok := t.ZoneSet(); ok {
 			r.usesZone = true
 			r.topologyMsg = fmt.Sprintf(ErrReasonDiskZone, strings.Join(zones, ","), diskName)
@@ -153,6 +153,7 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 	sc := c.Class
 	allowed, zoneIDs := disk.ClassTopology(sc, c.Params, pl.args.ZoneLabelKeys)
 	r := claimRule{
+		claim:      c.Key,
 		allowed:    allowed,
 		allowedMsg: fmt.Sprintf(ErrReasonAllowedTopologies, sc.Name),
 		zoneIDs:    zoneIDs,

@@ -35,10 +35,10 @@ const (
 	ErrReasonAttachLimit = "node(s) cannot take shared disk: disk %s is attached to %d nodes in zone %s (limit %d)"
 )
 
-// Rules, as metric label values.
+// Rules, as verdicts and metric label values name them.
 const (
-	ruleZone        = "zone"
-	ruleNVMe        = "nvme"
-	ruleHolder      = "holder"
-	ruleAttachLimit = "attach_limit"
+	RuleZone        = "zone"
+	RuleNVMe        = "nvme"
+	RuleHolder      = "holder"
+	RuleAttachLimit = "attach_limit"
 )

@@ -112,6 +112,9 @@ func (d *sharedDisk) hasVA(node string) bool {
 
 // claimRule is where one managed claim lets the pod go.
 type claimRule struct {
+	// claim is the claim's "namespace/name".
+	claim string
+
 	// usesZone is true when the rule reads the node's zone.
 	usesZone bool
 
