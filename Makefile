@@ -163,6 +163,17 @@ fuzz: ## Fuzz the StorageClass parameter and node label parsers (FUZZTIME per ta
 bench: ## Plugin micro-benchmarks at 5000 nodes.
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/volumetopology/
 
+##@ Packaging
+# helm is built from its Go module like etcd, as a tool of hack/tools/go.mod:
+# a module of its own, so helm's Kubernetes libraries never move the
+# scheduler's pinned ones.
+HELM_VERSION = $(shell cd hack/tools && GOFLAGS= $(GO) list -m -f '{{.Version}}' helm.sh/helm/v4)
+
+.PHONY: helm
+helm: $(BIN)/helm ## Build helm from the Go module proxy (a Go tool of hack/tools/go.mod) into bin/.
+$(BIN)/helm: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && GOFLAGS= $(GO) build -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $(BIN)/helm helm.sh/helm/v4/cmd/helm
+
 ##@ Verify
 .PHONY: verify
 verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod or kube/*.mod.
