@@ -444,3 +444,58 @@ func typed[T any](t *testing.T, o object) *T {
 	}
 	return out
 }
+
+// TestREADMEValuesTable: the README's table of values lists every value of
+// the chart's values schema, and nothing else.
+func TestREADMEValuesTable(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(chartDir(), "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type schema struct {
+		Properties map[string]*schema `json:"properties"`
+	}
+	var s schema
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("values.schema.json: %v", err)
+	}
+	var inSchema []string
+	var walk func(prefix string, s *schema)
+	walk = func(prefix string, s *schema) {
+		for k, p := range s.Properties {
+			if len(p.Properties) == 0 {
+				inSchema = append(inSchema, prefix+k)
+			} else {
+				walk(prefix+k+".", p)
+			}
+		}
+	}
+	walk("", &s)
+	slices.Sort(inSchema)
+
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Helm\n")
+	if !ok {
+		t.Fatal("README.md has no section ## Helm")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, table, ok := strings.Cut(section, "| value | default |")
+	if !ok {
+		t.Fatal("the README's Helm section has no table of values")
+	}
+	var inREADME []string
+	for _, line := range strings.Split(table, "\n")[2:] {
+		if !strings.HasPrefix(line, "| `") {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+		inREADME = append(inREADME, name)
+	}
+	slices.Sort(inREADME)
+	if !slices.Equal(inREADME, inSchema) {
+		t.Errorf("the README's values table lists %v;\nthe values schema has %v", inREADME, inSchema)
+	}
+}
