@@ -87,7 +87,7 @@ test: ## Run every test CI runs: unit and integration tests on every minor, the 
 	$(MAKE) --no-print-directory perf-short soak-short KUBE=$(KUBE_NEWEST)
 
 .PHONY: test-minor
-test-minor: test-unit test-integration ## Unit and integration tests on the minor KUBE.
+test-minor: test-unit test-integration test-install ## Unit, integration and install (Helm, kustomize) tests on the minor KUBE.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary).
@@ -162,6 +162,23 @@ fuzz: ## Fuzz the StorageClass parameter and node label parsers (FUZZTIME per ta
 .PHONY: bench
 bench: ## Plugin micro-benchmarks at 5000 nodes.
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/volumetopology/
+
+##@ Packaging
+# The Helm chart (deploy/helm/volume-topology-scheduler) and the kustomize
+# overlays (deploy/kustomize/k8s<minor>). helm is built from its Go module
+# like etcd, as a tool of hack/tools/go.mod: a module of its own, so helm's
+# Kubernetes libraries never move the scheduler's pinned ones.
+HELM_VERSION = $(shell cd hack/tools && GOFLAGS= $(GO) list -m -f '{{.Version}}' helm.sh/helm/v4)
+
+.PHONY: helm
+helm: $(BIN)/helm ## Build helm from the Go module proxy (a Go tool of hack/tools/go.mod) into bin/.
+$(BIN)/helm: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && GOFLAGS= $(GO) build -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $(BIN)/helm helm.sh/helm/v4/cmd/helm
+
+.PHONY: test-install
+test-install: etcd helm ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload.
+	@echo "== install tests (Helm chart, kustomize overlays), Kubernetes $(K8S_VERSION)"
+	$(GO) test -count=1 -timeout 10m ./test/install/...
 
 ##@ Verify
 .PHONY: verify

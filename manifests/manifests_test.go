@@ -13,10 +13,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -246,7 +248,7 @@ func TestDeployment(t *testing.T) {
 	}
 	c := pod.Containers[0]
 	if c.Image != "volume-topology-scheduler:latest" {
-		t.Errorf("image %q, want volume-topology-scheduler:latest (override with kustomize images:)", c.Image)
+		t.Errorf("image %q, want volume-topology-scheduler:latest (the overlays name each minor's build)", c.Image)
 	}
 
 	t.Run("config mount", func(t *testing.T) {
@@ -396,6 +398,67 @@ func TestDeployment(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPodDisruptionBudget: a drain evicts one replica at a time, and a
+// single replica can still be drained.
+func TestPodDisruptionBudget(t *testing.T) {
+	objs := decodeFiles(t, installFiles(t))
+	d := find[*appsv1.Deployment](t, objs, schedulerName)
+	pdb := find[*policyv1.PodDisruptionBudget](t, objs, schedulerName)
+	if pdb.Namespace != d.Namespace {
+		t.Errorf("PodDisruptionBudget in %s, the Deployment in %s", pdb.Namespace, d.Namespace)
+	}
+	if pdb.Spec.MinAvailable != nil {
+		t.Errorf("minAvailable %s blocks draining the node of a single replica; use maxUnavailable", pdb.Spec.MinAvailable.String())
+	}
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("maxUnavailable = %v, want 1", pdb.Spec.MaxUnavailable)
+	}
+	assertSelectsPods(t, "PodDisruptionBudget", pdb.Spec.Selector.MatchLabels, d)
+}
+
+// TestMetricsService: the Service reaches the scheduler's secure port, where
+// /metrics is served.
+func TestMetricsService(t *testing.T) {
+	objs := decodeFiles(t, installFiles(t))
+	d := find[*appsv1.Deployment](t, objs, schedulerName)
+	svc := find[*v1.Service](t, objs, schedulerName+"-metrics")
+	if svc.Namespace != d.Namespace {
+		t.Errorf("Service in %s, the Deployment in %s", svc.Namespace, d.Namespace)
+	}
+	assertSelectsPods(t, "Service", svc.Spec.Selector, d)
+	if len(svc.Spec.Ports) != 1 {
+		t.Fatalf("%d ports, want 1", len(svc.Spec.Ports))
+	}
+	p := svc.Spec.Ports[0]
+	var target *v1.ContainerPort
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for i, cp := range c.Ports {
+			if cp.Name == p.TargetPort.String() || cp.ContainerPort == p.TargetPort.IntVal {
+				target = &c.Ports[i]
+			}
+		}
+	}
+	if target == nil || target.ContainerPort != servingPort {
+		t.Errorf("Service targets port %s, which is not the container's secure port %d", p.TargetPort.String(), servingPort)
+	}
+	if p.Port != servingPort || !strings.HasPrefix(p.Name, "https") {
+		t.Errorf("Service port %s %d, want an https port %d", p.Name, p.Port, servingPort)
+	}
+}
+
+// assertSelectsPods fails unless selector is non-empty and matches the pod
+// template of d.
+func assertSelectsPods(t *testing.T, what string, selector map[string]string, d *appsv1.Deployment) {
+	t.Helper()
+	if len(selector) == 0 {
+		t.Errorf("%s selects every pod of the namespace", what)
+		return
+	}
+	if !labels.SelectorFromSet(selector).Matches(labels.Set(d.Spec.Template.Labels)) {
+		t.Errorf("%s selector %v does not match the scheduler pods %v", what, selector, d.Spec.Template.Labels)
+	}
 }
 
 func or[T any](first, second *T) *T {
