@@ -182,12 +182,13 @@ test-install: etcd helm ## Install tests on the minor KUBE: helm lint and templa
 
 ##@ Verify
 .PHONY: verify
-verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod or kube/*.mod.
+verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod, kube/*.mod or hack/tools/go.mod.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory vet KUBE=$$m || exit 1; done
 	GOFLAGS= hack/verify-codegen.sh
 	GOFLAGS= $(GO) mod tidy -diff
 	GOFLAGS= hack/verify-kube-modfiles.sh
+	cd hack/tools && GOFLAGS= $(GO) mod tidy -diff
 
 .PHONY: vet
 vet: ## go vet on the minor KUBE (with its build tag).
