@@ -89,15 +89,18 @@ func (pl *VolumeTopology) evaluate(s *stateData, nodeInfo fwk.NodeInfo, visit fu
 	refs := nodeInfo.GetPVCRefCounts()
 	limit := int(pl.args.MaxNodesPerZone)
 	for _, d := range s.disks {
+		held := d.countOn(refs) > 0
 		v := Verdict{Rule: RuleHolder, Disk: d.name, Code: fwk.Unschedulable}
-		if d.countOn(refs) > 0 {
+		if held {
 			v.Reason = fmt.Sprintf(ErrReasonHolder, d.name)
 		}
 		if !visit(v) {
 			return f
 		}
+		// A node already in the disk's attached set (a holder, or a
+		// VolumeAttachment) takes no new attach slot.
 		v = Verdict{Rule: RuleAttachLimit, Disk: d.name, Code: fwk.UnschedulableAndUnresolvable}
-		if n := d.attachedIn(f.Zone); n >= limit && !d.hasVA(node.Name) {
+		if n := d.attachedIn(f.Zone); n >= limit && !held && !d.hasVA(node.Name) {
 			v.Reason = fmt.Sprintf(ErrReasonAttachLimit, d.name, n, zoneName(f.Zone), limit)
 		}
 		if !visit(v) {
