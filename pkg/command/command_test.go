@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,6 +112,11 @@ func TestShippedConfigurationEnablesThePlugin(t *testing.T) {
 		if !ok {
 			t.Errorf("VolumeTopology is not enabled at %s (score with weight 5): %+v", name, pl)
 		}
+	}
+	// VolumeTopology's PostFilter explains the nodes its PreFilter left out
+	// and never nominates: it runs before DefaultPreemption.
+	if post := names(pl.PostFilter); len(post) == 0 || post[0] != volumetopology.Name || !slices.Contains(post, "DefaultPreemption") {
+		t.Errorf("postFilter plugins = %v, want VolumeTopology first, DefaultPreemption after it", post)
 	}
 	// The default plugins stay on.
 	if !strings.Contains(strings.Join(names(pl.Filter), ","), "VolumeBinding") {

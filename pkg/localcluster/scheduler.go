@@ -77,6 +77,9 @@ func SchedulerConfigYAML(cfg SchedulerConfig) ([]byte, error) {
 		"schedulerName": name,
 		"plugins": map[string]any{
 			"multiPoint": map[string]any{"enabled": []any{map[string]any{"name": volumetopology.Name}}},
+			// As the shipped profile: VolumeTopology's PostFilter, which
+			// explains every node, before DefaultPreemption.
+			"postFilter": map[string]any{"enabled": []any{map[string]any{"name": volumetopology.Name}}},
 		},
 	}
 	if cfg.PluginArgs != nil {

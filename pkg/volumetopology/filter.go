@@ -31,7 +31,7 @@ func (pl *VolumeTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 	if failed.Reason == "" {
 		return nil
 	}
-	countRejection(failed.Rule)
+	countRejection(failed.Rule, f.Zone)
 	if failed.Rule == RuleNVMe {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 			logger.Info("Node cannot attach shared disks", "pod", klog.KObj(pod), "node", klog.KObj(nodeInfo.Node()), "why", f.NVMeWhy)

@@ -467,21 +467,41 @@ func TestNVMe(t *testing.T) {
 	}
 }
 
-// TestRejectionMetric: each rejection is counted under its rule.
+// TestRejectionMetric: each rejection is counted under its rule and the
+// node's zone; zone-less nodes as "none", and zones past the bound as "other".
 func TestRejectionMetric(t *testing.T) {
 	c := sharedDiskCluster(0)
-	c.nodes = []*v1.Node{zoneNode("g6", zoneA, plainType), zoneNode("g6b", zoneA, plainType)}
+	c.nodes = []*v1.Node{zoneNode("g6", zoneA, plainType), zoneNode("g6b", zoneA, plainType), makeNode("nozone", v1.LabelInstanceTypeStable, plainType)}
 	pl, snap := c.setup(t, nil)
-	before, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(RuleNVMe))
-	if err != nil {
-		t.Fatal(err)
+	value := func(rule, zone string) float64 {
+		t.Helper()
+		v, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(rule, zone))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
+	// The disk lives in zone a: the zone-less node fails the zone rule.
+	beforeA, beforeNone := value(RuleNVMe, zoneA), value(RuleZone, zoneNone)
 	run(t, pl, snap, makePod("new", "", "data"))
-	after, err := testutil.GetCounterMetricValue(rejectedNodes.WithLabelValues(RuleNVMe))
-	if err != nil {
-		t.Fatal(err)
+	if got := value(RuleNVMe, zoneA) - beforeA; got != 2 {
+		t.Errorf("nvme rejections in %s counted %v, want 2", zoneA, got)
 	}
-	if after-before != 2 {
-		t.Errorf("nvme rejections counted %v, want 2", after-before)
+	if got := value(RuleZone, zoneNone); got-beforeNone != 1 {
+		t.Errorf("zone rejections of zone-less nodes counted %v, want 1", got-beforeNone)
+	}
+
+	beforeOther := value(RuleHolder, zoneOther)
+	for i := range maxZoneLabels + 5 {
+		countRejection(RuleHolder, fmt.Sprintf("zone-%d", i))
+	}
+	countersMu.RLock()
+	distinct := len(zones)
+	countersMu.RUnlock()
+	if distinct > maxZoneLabels {
+		t.Errorf("%d distinct zone label values, want at most %d", distinct, maxZoneLabels)
+	}
+	if got := value(RuleHolder, zoneOther) - beforeOther; got < 5 {
+		t.Errorf("rejections past the zone bound counted under %q: %v, want at least 5", zoneOther, got)
 	}
 }

@@ -38,6 +38,10 @@ type VolumeTopology struct {
 	// before its handlers have been told of every object.
 	nodesSynced func() bool
 
+	// events records the plugin's Warning events; warned rate-limits them.
+	events eventRecorder
+	warned *warnings
+
 	pvLister  corelisters.PersistentVolumeLister
 	pvIndexer cache.Indexer // PVs by CSI volume handle
 	vaIndexer cache.Indexer // VolumeAttachments by PV name; nil when they do not count
@@ -86,8 +90,12 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 			Drivers: args.Drivers,
 		},
 		nodes:     newNodeIndex(disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)),
+		warned:    newWarnings(),
 		pvLister:  pvInformer.Lister(),
 		pvIndexer: pvInformer.Informer().GetIndexer(),
+	}
+	if r := h.EventRecorder(); r != nil {
+		pl.events = r
 	}
 	reg, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodes.handler())
 	if err != nil {

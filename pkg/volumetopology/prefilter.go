@@ -47,6 +47,9 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 			return nil, fwk.AsStatus(err)
 		}
 	}
+	if result != nil {
+		s.candidates = result.NodeNames
+	}
 	cs.Write(preFilterStateKey, s)
 	if loggerV := logger.V(4); loggerV.Enabled() {
 		candidates := -1

@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
@@ -22,6 +23,9 @@ type stateData struct {
 	// zoneScore ranks zones for a pod with an unbound shared claim; nil when
 	// Score has nothing to say.
 	zoneScore map[string]int64
+	// candidates are the nodes PreFilter narrowed the search to; nil when it
+	// did not narrow. Read-only.
+	candidates sets.Set[string]
 }
 
 // Clone copies the mutable attach counts; everything else is read-only.

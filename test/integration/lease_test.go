@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/nodeunschedulable"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
@@ -68,12 +70,13 @@ func TestLeaseWorkloadScalesToTheAttachLimit(t *testing.T) {
 
 	scale(ctx, t, ns, "lease-test", 20)
 	c = waitPods(ctx, t, ns, leaseSelector, 16, 4, 60*time.Second)
-	assertLeasePlacement(ctx, t, ns, c, firstZone)
+	assertLeasePlacement(ctx, t, ns, c, firstZone, 0)
 
 	// Nothing else gets in once the placements settled.
 	time.Sleep(2 * time.Second)
 	c = waitPods(ctx, t, ns, leaseSelector, 16, 4, time.Second)
 	checkRules(ctx, t, ns)
+	assertAttachLimitWarnings(ctx, t, ns, c, firstZone)
 
 	// Delete two running pods, their nodes cordoned so that the places they
 	// free are on other nodes. Their disk's VolumeAttachments stay while the
@@ -110,13 +113,14 @@ func TestLeaseWorkloadScalesToTheAttachLimit(t *testing.T) {
 			}
 		}
 	}
-	assertLeasePlacement(ctx, t, ns, c, firstZone)
+	assertLeasePlacement(ctx, t, ns, c, firstZone, len(gone))
 	checkRules(ctx, t, ns)
 }
 
 // assertLeasePlacement checks that the 16 running replicas are on distinct
-// NVMe nodes of zone and that the 4 pending ones carry the plugin's reason.
-func assertLeasePlacement(ctx context.Context, t *testing.T, ns string, c podCounts, zone string) {
+// NVMe nodes of zone and that the 4 pending ones say why for every node of
+// the fleet, cordoned NVMe nodes of zone (not holding the disk) included.
+func assertLeasePlacement(ctx context.Context, t *testing.T, ns string, c podCounts, zone string, cordoned int) {
 	t.Helper()
 	nodes := sets.New[string]()
 	for _, p := range c.running {
@@ -136,10 +140,77 @@ func assertLeasePlacement(ctx context.Context, t *testing.T, ns string, c podCou
 	if err != nil {
 		t.Fatal(err)
 	}
-	reason := fmt.Sprintf(volumetopology.ErrReasonAttachLimit, pv.Spec.CSI.VolumeHandle, maxNodesPerZone, zone, maxNodesPerZone)
+	// Every node of the fleet is explained by the rule it fails, those the
+	// plugin's PreFilter left out (not NVMe-capable, other zones) too.
+	d := pv.Spec.CSI.VolumeHandle
+	others := 0
+	for _, z := range fleet {
+		if z.Zone != zone {
+			others += z.Nodes
+		}
+	}
+	var plan localcluster.ZonePlan
+	for _, z := range fleet {
+		if z.Zone == zone {
+			plan = z
+		}
+	}
+	groups := []string{
+		fmt.Sprintf("%d %s", maxNodesPerZone, fmt.Sprintf(volumetopology.ErrReasonHolder, d)),
+		fmt.Sprintf("%d %s", plan.NVMe-maxNodesPerZone-cordoned, fmt.Sprintf(volumetopology.ErrReasonAttachLimit, d, maxNodesPerZone, zone, maxNodesPerZone)),
+		fmt.Sprintf("%d %s", plan.Nodes-plan.NVMe, fmt.Sprintf(volumetopology.ErrReasonNotNVMe, d)),
+		fmt.Sprintf("%d %s", others, fmt.Sprintf(volumetopology.ErrReasonDiskZone, zone, d)),
+	}
+	if cordoned > 0 {
+		groups = append(groups, fmt.Sprintf("%d %s", cordoned, nodeunschedulable.ErrReasonUnschedulable))
+	}
+	sort.Strings(groups)
+	want := fmt.Sprintf("0/%d nodes are available: %s.", plan.Nodes+others, strings.Join(groups, ", "))
+	// A pending pod's message is of its last attempt, which may predate the
+	// last detach: the scheduler retries it on the VolumeAttachment's
+	// deletion.
+	waitFor(ctx, t, 30*time.Second, "every pending pod's message to say why for every node, "+want, func() (bool, string, error) {
+		now, err := countPods(ctx, ns, leaseSelector)
+		if err != nil {
+			return false, "", err
+		}
+		var wrong []string
+		for _, p := range now.unschedulable {
+			if msg := scheduledCondition(&p).Message; !strings.HasPrefix(msg, want) {
+				wrong = append(wrong, p.Name+": "+msg)
+			}
+		}
+		return len(now.unschedulable) == len(c.unschedulable) && len(wrong) == 0, strings.Join(wrong, "\n"), nil
+	})
+}
+
+// assertAttachLimitWarnings checks that each pending replica got one
+// Warning event naming the disk at its limit in zone, however often the
+// scheduler retried it meanwhile.
+func assertAttachLimitWarnings(ctx context.Context, t *testing.T, ns string, c podCounts, zone string) {
+	t.Helper()
+	pv, err := cluster.Client.CoreV1().PersistentVolumes().Get(ctx, leasePV(ctx, t, ns), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := fmt.Sprintf("Shared disk %s is attached to %d nodes in zone %s", pv.Spec.CSI.VolumeHandle, maxNodesPerZone, zone)
+	events, err := cluster.Client.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range c.unschedulable {
-		if msg := scheduledCondition(&p).Message; !strings.Contains(msg, reason) {
-			t.Errorf("pending pod %s: PodScheduled message %q does not say %q", p.Name, msg, reason)
+		var got []string
+		for _, e := range events.Items {
+			if e.Regarding.Name == p.Name && e.Reason == volumetopology.EventAttachLimit {
+				count := 1
+				if e.Series != nil {
+					count = int(e.Series.Count)
+				}
+				got = append(got, fmt.Sprintf("%s x%d: %s", e.Type, count, e.Note))
+			}
+		}
+		if len(got) != 1 || !strings.HasPrefix(got[0], v1.EventTypeWarning+" x1: "+note) {
+			t.Errorf("pending pod %s: %s events %q, want one Warning saying %q", p.Name, volumetopology.EventAttachLimit, got, note)
 		}
 	}
 }
