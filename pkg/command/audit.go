@@ -3,11 +3,8 @@ package command
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/audit"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
@@ -30,13 +27,7 @@ NVMe-capable, and pods outside their disks' zones. It exits with status 1 when
 it finds any. It is useful on clusters scheduled before this scheduler ran.`,
 		SilenceUsage: true,
 		RunE: func(c *cobra.Command, _ []string) error {
-			rules := clientcmd.NewDefaultClientConfigLoadingRules()
-			rules.ExplicitPath = kubeconfig
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-			if err != nil {
-				return fmt.Errorf("loading kubeconfig: %w", err)
-			}
-			client, err := kubernetes.NewForConfig(cfg)
+			client, err := clientFor(kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -57,10 +48,6 @@ it finds any. It is useful on clusters scheduled before this scheduler ran.`,
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to audit (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
-	f.Int32Var(&args.MaxNodesPerZone, "max-nodes-per-zone", args.MaxNodesPerZone, "attach limit of a shared disk per zone")
-	f.StringSliceVar(&args.Drivers, "drivers", args.Drivers, "CSI drivers whose disks are checked")
-	f.StringSliceVar(&args.NVMeInstanceFamilies, "nvme-instance-families", args.NVMeInstanceFamilies, "instance families with NVMe multi-attach")
-	f.StringVar(&args.NVMeLabelKey, "nvme-label-key", args.NVMeLabelKey, "node label that overrides the family list")
-	f.BoolVar(&args.CountVolumeAttachments, "count-volume-attachments", args.CountVolumeAttachments, "count VolumeAttachments as attached nodes")
+	addArgsFlags(cmd, args)
 	return cmd
 }

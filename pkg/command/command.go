@@ -41,6 +41,6 @@ per zone. Pods opt in with schedulerName: volume-topology-scheduler.`
 		}
 		return run(c, args)
 	}
-	cmd.AddCommand(newAuditCommand())
+	cmd.AddCommand(newAuditCommand(), newExplainCommand())
 	return cmd
 }

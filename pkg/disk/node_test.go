@@ -86,3 +86,13 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("a node without disk-type labels does not describe them: %+v", f)
 	}
 }
+
+func TestCategorySetNames(t *testing.T) {
+	s := CategoryBit(CategoryESSD) | CategoryBit(CategorySSD) | CategoryBit("no-such-category")
+	if got := s.Names(); len(got) != 2 || got[0] != CategorySSD || got[1] != CategoryESSD {
+		t.Errorf("Names() = %v, want [%s %s]", got, CategorySSD, CategoryESSD)
+	}
+	if got := CategorySet(0).Names(); got != nil {
+		t.Errorf("empty set Names() = %v", got)
+	}
+}

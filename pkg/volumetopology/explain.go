@@ -28,6 +28,9 @@ type Explanation struct {
 	// Candidates are the nodes PreFilter narrowed the search to (NVMe-capable
 	// nodes of the disks' zones); nil when it did not narrow.
 	Candidates sets.Set[string]
+	// ZoneScore is Score's rank of each zone for a pod with an unbound
+	// shared claim (eligible NVMe nodes); nil when Score has nothing to say.
+	ZoneScore map[string]int64
 	// Nodes are the verdicts on each node, in the order given.
 	Nodes []NodeExplanation
 }
@@ -108,6 +111,7 @@ func (pl *VolumeTopology) Explain(ctx context.Context, pod *v1.Pod, nodes []fwk.
 	if res != nil {
 		e.Candidates = res.NodeNames
 	}
+	e.ZoneScore = maps.Clone(s.zoneScore)
 	for _, d := range s.disks {
 		e.Disks = append(e.Disks, DiskExplanation{
 			Name:                  d.name,
@@ -136,3 +140,9 @@ func (pl *VolumeTopology) Explain(ctx context.Context, pod *v1.Pod, nodes []fwk.
 // HasSynced tells whether the plugin's node index has seen every node of the
 // informer's first list.
 func (pl *VolumeTopology) HasSynced() bool { return pl.nodesSynced() }
+
+// PodClaims returns the pod's claims that are the plugin's, as PreFilter
+// resolves them.
+func (pl *VolumeTopology) PodClaims(pod *v1.Pod) ([]disk.Claim, error) {
+	return pl.resolver.PodClaims(pod)
+}

@@ -1,0 +1,199 @@
+package explain
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
+)
+
+// Print writes reports as text ("table") or JSON ("json"). With several
+// reports (a what-if workload) the text shows one line per pod, then every
+// node for the first pod that does not fit (or the last one).
+func Print(w io.Writer, reports []*Report, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if len(reports) == 1 {
+			return enc.Encode(reports[0])
+		}
+		return enc.Encode(reports)
+	case "table", "":
+	default:
+		return fmt.Errorf("unknown output format %q (want table or json)", format)
+	}
+	if len(reports) == 1 {
+		return printReport(w, reports[0])
+	}
+	detail := reports[len(reports)-1]
+	for _, r := range reports {
+		switch {
+		case r.NotOurs:
+			fmt.Fprintf(w, "%s: none of its claims is a disk of the plugin's drivers; VolumeTopology does not constrain it\n", r.Pod)
+		case r.Rejected != "":
+			fmt.Fprintf(w, "%s: would stay Pending on every node: %s\n", r.Pod, r.Rejected)
+		case r.Node != "":
+			fmt.Fprintf(w, "%s: fits %d node(s), e.g. %s (zone %s)\n", r.Pod, len(r.Fits), r.Node, zoneOf(r, r.Node))
+		default:
+			fmt.Fprintf(w, "%s: would stay Pending: %s\n", r.Pod, reasonsLine(r))
+			if detail == reports[len(reports)-1] {
+				detail = r
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	return printReport(w, detail)
+}
+
+func zoneOf(r *Report, node string) string {
+	for _, n := range r.Nodes {
+		if n.Name == node {
+			return zoneName(n.Zone)
+		}
+	}
+	return "?"
+}
+
+// reasonsLine groups the nodes by reason, as kube-scheduler's message does.
+func reasonsLine(r *Report) string {
+	parts := make([]string, 0, len(r.Reasons))
+	for _, rc := range r.Reasons {
+		parts = append(parts, fmt.Sprintf("%d %s", rc.Nodes, rc.Reason))
+	}
+	slices.Sort(parts)
+	return fmt.Sprintf("0/%d nodes are available: %s.", len(r.Nodes), strings.Join(parts, ", "))
+}
+
+func printReport(w io.Writer, r *Report) error {
+	fmt.Fprintf(w, "Pod %s", r.Pod)
+	if r.Node != "" {
+		fmt.Fprintf(w, " (on %s)", r.Node)
+	}
+	fmt.Fprintln(w)
+	switch {
+	case r.NotOurs:
+		_, err := fmt.Fprintln(w, "  none of its claims is a disk of the plugin's drivers: VolumeTopology does not constrain it")
+		return err
+	case r.Rejected != "":
+		_, err := fmt.Fprintf(w, "  no node can take it: %s\n", r.Rejected)
+		return err
+	}
+	fmt.Fprintln(w, "Claims:")
+	for _, c := range r.Claims {
+		what := "single-attach"
+		if c.Shared {
+			what = "shared (multi-attach)"
+		}
+		where := "bound to " + c.Volume
+		if c.Volume == "" {
+			where = "unbound, class " + c.Class
+			if c.SelectedNode != "" {
+				where += ", being provisioned for node " + c.SelectedNode
+			}
+		}
+		fmt.Fprintf(w, "  %s: disk %s, %s, %s\n", c.Name, c.Disk, what, where)
+	}
+	for _, d := range r.Disks {
+		var zones []string
+		for _, z := range slices.Sorted(maps.Keys(d.Attached)) {
+			zones = append(zones, fmt.Sprintf("%s %d/%d", zoneName(z), d.Attached[z]+d.AnyZone, d.Limit))
+		}
+		if len(zones) == 0 {
+			zones = []string{"no node yet"}
+		}
+		fmt.Fprintf(w, "Shared disk %s attached to: %s\n", d.Name, strings.Join(zones, ", "))
+	}
+	fmt.Fprintln(w)
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tZONE\tNVME\tDISK TYPES\tATTACHED\tZONE RULE\tNVME RULE\tHOLDER\tATTACH LIMIT\tVERDICT")
+	for _, n := range r.Nodes {
+		nvme := "no"
+		if n.NVMe {
+			nvme = "yes"
+		}
+		nvme += " (" + shortWhy(n.NVMeWhy) + ")"
+		types := strings.TrimSpace(strings.Join(n.DiskTypes, ","))
+		if types == "" {
+			types = "-"
+		}
+		var attached []string
+		for _, d := range r.Disks {
+			attached = append(attached, fmt.Sprintf("%d/%d", d.Attached[n.Zone]+d.AnyZone, d.Limit))
+		}
+		verdict := "fits"
+		if !n.Fits {
+			for _, v := range n.Verdicts {
+				if !v.Pass {
+					verdict = v.Reason
+					break
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, zoneName(n.Zone), nvme, types, dashIfEmpty(strings.Join(attached, ",")),
+			rule(n, volumetopology.RuleZone), rule(n, volumetopology.RuleNVMe), rule(n, volumetopology.RuleHolder), rule(n, volumetopology.RuleAttachLimit), verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if len(r.Fits) > 0 {
+		fmt.Fprintf(w, "Fits now: %d node(s): %s\n", len(r.Fits), list(r.Fits))
+		fmt.Fprintln(w, "  (VolumeTopology's rules only: resources, taints and the other plugins decide among them)")
+	} else {
+		fmt.Fprintln(w, "Fits now: no node")
+	}
+	if len(r.Reasons) > 0 {
+		fmt.Fprintf(w, "The scheduler says: %s\n", reasonsLine(r))
+	}
+	if len(r.Changes) > 0 {
+		fmt.Fprintln(w, "What would let it in:")
+		for _, c := range r.Changes {
+			fmt.Fprintf(w, "  - %s\n", c)
+		}
+	}
+	return nil
+}
+
+// rule is "ok", "FAIL" or "-" (not applicable) for a rule on a node; with
+// several claims or disks, any failing one fails it.
+func rule(n Node, name string) string {
+	out := "-"
+	for _, v := range n.Verdicts {
+		if v.Rule != name {
+			continue
+		}
+		if !v.Pass {
+			return "FAIL"
+		}
+		out = "ok"
+	}
+	return out
+}
+
+// shortWhy abbreviates the NVMe reason for the table.
+func shortWhy(why string) string {
+	switch {
+	case strings.HasPrefix(why, "instance family "):
+		return "family " + strings.Fields(why)[2]
+	case strings.HasPrefix(why, "instance type "):
+		f := strings.Fields(why)
+		return "family " + strings.TrimSuffix(f[4], ")")
+	case strings.HasPrefix(why, "label "):
+		return strings.TrimPrefix(why, "label ")
+	}
+	return why
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
