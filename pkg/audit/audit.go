@@ -104,7 +104,7 @@ func Read(ctx context.Context, c kubernetes.Interface) (*State, error) {
 // Check applies the rules to a state, with the plugin's args.
 func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	pvcIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{disk.VolumeHandleIndex: disk.IndexByVolumeHandle})
 	scIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	for i := range s.Claims {
 		_ = pvcIdx.Add(&s.Claims[i])
@@ -119,6 +119,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 		PVCs:    corelisters.NewPersistentVolumeClaimLister(pvcIdx),
 		PVs:     corelisters.NewPersistentVolumeLister(pvIdx),
 		Classes: storagelisters.NewStorageClassLister(scIdx),
+		Volumes: disk.IndexedVolumes{Indexer: pvIdx},
 		Drivers: args.Drivers,
 	}
 	classifier := disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)
@@ -190,7 +191,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	// the disk detached) must be, since a zonal disk attaches only there.
 	diskZone := map[string]string{}
 	if args.CountVolumeAttachments {
-		shared := sharedVolumes(s, resolver, args.Drivers)
+		shared := sharedVolumes(s, resolver)
 		for i := range s.Volumes {
 			pv := &s.Volumes[i]
 			if _, ok := shared[pv.Name]; !ok {
@@ -249,20 +250,17 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	return r
 }
 
-// sharedVolumes maps the name of each shared-disk PV of our drivers to its
-// volume handle.
-func sharedVolumes(s *State, resolver *disk.Resolver, drivers []string) map[string]string {
+// sharedVolumes maps the name of each PV of our drivers whose disk is shared
+// to its volume handle: every volume of a shared disk, whichever of them says
+// it is shared.
+func sharedVolumes(s *State, resolver *disk.Resolver) map[string]string {
 	out := map[string]string{}
 	for i := range s.Volumes {
 		pv := &s.Volumes[i]
-		if pv.Spec.CSI == nil || !slices.Contains(drivers, pv.Spec.CSI.Driver) {
+		if pv.Spec.CSI == nil || !slices.Contains(resolver.Drivers, pv.Spec.CSI.Driver) {
 			continue
 		}
-		var class *storagev1.StorageClass
-		if pv.Spec.StorageClassName != "" {
-			class, _ = resolver.Classes.Get(pv.Spec.StorageClassName)
-		}
-		if disk.IsSharedVolume(pv, class) {
+		if shared, err := resolver.SharedDisk(pv); err == nil && shared {
 			out[pv.Name] = pv.Spec.CSI.VolumeHandle
 		}
 	}

@@ -124,3 +124,44 @@ func TestCheck(t *testing.T) {
 		t.Error("unknown format must be an error")
 	}
 }
+
+// TestCheckSharedPerDisk: a writer claim on a ReadWriteOnce volume of a disk
+// whose readers use a ReadWriteMany volume uses a shared disk, as the plugin
+// sees it: its pod counts as a holder and an attached node, needs NVMe, and
+// the VolumeAttachments of its volume count toward the disk's limit.
+func TestCheckSharedPerDisk(t *testing.T) {
+	args := volumetopology.DefaultArgs()
+	args.MaxNodesPerZone = 2
+	s := &State{Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g6.large"), node("a3", "a", "ecs.g7se.xlarge")}}
+	sharedDisk(s) // claim "data" on pv-1, disk d-1, ReadWriteMany
+	s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "writer"},
+		Spec:       v1.PersistentVolumeClaimSpec{VolumeName: "pv-w", AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+	})
+	writerPV := s.Volumes[0].DeepCopy()
+	writerPV.Name = "pv-w"
+	writerPV.Spec.AccessModes = []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}
+	writerPV.Spec.CSI.VolumeAttributes = nil
+	writerPV.Spec.ClaimRef = &v1.ObjectReference{Namespace: "default", Name: "writer"}
+	s.Volumes = append(s.Volumes, *writerPV)
+	s.Pods = []v1.Pod{
+		pod("reader", "a1", "data"), pod("writer", "a1", "writer"), // two holders on a1
+		pod("writer-2", "a2", "writer"), // not NVMe
+	}
+	s.VolumeAttachments = []storagev1.VolumeAttachment{{
+		ObjectMeta: metav1.ObjectMeta{Name: "va-w"},
+		Spec:       storagev1.VolumeAttachmentSpec{NodeName: "a3", Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: ptr.To("pv-w")}},
+	}}
+	var got []string
+	for _, v := range Check(s, args).Violations {
+		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Nodes, ",")+" "+strings.Join(v.Pods, ","))
+	}
+	want := []string{
+		"attach-limit  a1,a2,a3 ",
+		"holder a1  default/reader,default/writer",
+		"nvme a2  default/writer-2",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+}

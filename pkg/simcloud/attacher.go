@@ -42,14 +42,17 @@ func AttachmentName(volumeHandle, node string) string {
 // reporting it in the VolumeAttachment status, and detaching it while the
 // object is being deleted). Work is keyed by PersistentVolume name.
 type attacher struct {
-	cloud   *Cloud
-	pods    cache.Indexer
-	pvcs    corelisters.PersistentVolumeClaimLister
-	pvs     corelisters.PersistentVolumeLister
-	nodes   corelisters.NodeLister
-	vas     storagelisters.VolumeAttachmentLister
-	vaIndex cache.Indexer
-	queue   workqueue.TypedRateLimitingInterface[string]
+	cloud *Cloud
+	pods  cache.Indexer
+	pvcs  corelisters.PersistentVolumeClaimLister
+	pvs   corelisters.PersistentVolumeLister
+	// resolver reads disk facts (a static disk's multi-attach setting)
+	// as the scheduler does.
+	resolver *disk.Resolver
+	nodes    corelisters.NodeLister
+	vas      storagelisters.VolumeAttachmentLister
+	vaIndex  cache.Indexer
+	queue    workqueue.TypedRateLimitingInterface[string]
 
 	mu sync.Mutex
 	// detachStart is when this attacher started detaching a VolumeAttachment
@@ -82,11 +85,22 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 	}}); err != nil {
 		return nil, fmt.Errorf("simcloud: indexing volume attachments: %w", err)
 	}
+	pvInformer := factory.Core().V1().PersistentVolumes().Informer()
+	if err := pvInformer.AddIndexers(cache.Indexers{disk.VolumeHandleIndex: disk.IndexByVolumeHandle}); err != nil {
+		return nil, fmt.Errorf("simcloud: indexing persistent volumes: %w", err)
+	}
 	a := &attacher{
-		cloud:       c,
-		pods:        podInformer.GetIndexer(),
-		pvcs:        factory.Core().V1().PersistentVolumeClaims().Lister(),
-		pvs:         factory.Core().V1().PersistentVolumes().Lister(),
+		cloud: c,
+		pods:  podInformer.GetIndexer(),
+		pvcs:  factory.Core().V1().PersistentVolumeClaims().Lister(),
+		pvs:   factory.Core().V1().PersistentVolumes().Lister(),
+		resolver: &disk.Resolver{
+			PVCs:    factory.Core().V1().PersistentVolumeClaims().Lister(),
+			PVs:     factory.Core().V1().PersistentVolumes().Lister(),
+			Classes: factory.Storage().V1().StorageClasses().Lister(),
+			Volumes: disk.IndexedVolumes{Indexer: pvInformer.GetIndexer()},
+			Drivers: []string{disk.DriverName},
+		},
 		nodes:       factory.Core().V1().Nodes().Lister(),
 		vaIndex:     vaInformer.GetIndexer(),
 		queue:       newRateLimitedQueue("simcloud-attacher"),
@@ -255,7 +269,7 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 		return fmt.Errorf("node %s: %w", va.Spec.NodeName, err)
 	}
 	zone, _ := disk.ZoneOf(node.Labels, disk.DefaultZoneLabelKeys)
-	err = a.cloud.attach(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), staticDisk(pv))
+	err = a.cloud.attach(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), a.staticDisk(pv))
 	va = va.DeepCopy()
 	var attachErr *AttachError
 	switch {
@@ -287,13 +301,13 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 	return nil
 }
 
-// staticDisk describes, from its PersistentVolume, a disk the cloud has not
+// staticDisk describes, from its PersistentVolumes, a disk the cloud has not
 // provisioned (a static volume): its zone from the volume's topology, its
-// multi-attach setting from the volume attributes or access modes.
-func staticDisk(pv *v1.PersistentVolume) Disk {
+// multi-attach setting from all the volumes of the disk (one of them may be a
+// ReadWriteOnce writer's), read as the scheduler reads it.
+func (a *attacher) staticDisk(pv *v1.PersistentVolume) Disk {
 	d := Disk{Category: pv.Spec.CSI.VolumeAttributes["type"]}
-	multi, _ := disk.ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[disk.ParamMultiAttach])
-	d.MultiAttach = multi || slices.Contains(pv.Spec.AccessModes, v1.ReadWriteMany) || slices.Contains(pv.Spec.AccessModes, v1.ReadOnlyMany)
+	d.MultiAttach, _ = a.resolver.SharedDisk(pv)
 	if topo, err := disk.PVTopology(pv, disk.DefaultZoneLabelKeys); err == nil {
 		if zones, ok := topo.ZoneSet(); ok && len(zones) == 1 {
 			d.Zone = zones[0]

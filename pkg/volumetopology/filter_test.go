@@ -1,6 +1,7 @@
 package volumetopology
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -483,5 +484,51 @@ func TestRejectionMetric(t *testing.T) {
 	}
 	if after-before != 2 {
 		t.Errorf("nvme rejections counted %v, want 2", after-before)
+	}
+}
+
+// TestSharedPerDisk: two static volumes of one disk, a writer's
+// ReadWriteOnce volume and the readers' ReadWriteMany one. The disk is
+// shared, so the writer's pod gets every shared-disk rule: NVMe, one holder
+// per node (the readers hold nodes), and the attach limit (counting the
+// readers' nodes and VolumeAttachments of either volume).
+func TestSharedPerDisk(t *testing.T) {
+	writerPV := diskPV("pv-w", "d-1", "writer", false, disk.LabelDriverZone, zoneA)
+	readerPV := diskPV("pv-r", "d-1", "readers", true, disk.LabelDriverZone, zoneA)
+	c := cluster{
+		nodes: []*v1.Node{
+			zoneNode("a0", zoneA, nvmeType), zoneNode("a1", zoneA, nvmeType), zoneNode("a2", zoneA, nvmeType),
+			zoneNode("a3", zoneA, nvmeType), zoneNode("plain", zoneA, plainType),
+		},
+		objs: []runtime.Object{
+			writerPV, readerPV,
+			boundTo(makeClaim("writer", "", v1.ReadWriteOnce), "pv-w"),
+			boundTo(sharedClaim("readers", ""), "pv-r"),
+			// The writer's old attachment, still detaching from a2.
+			volumeAttachment("pv-w", "a2"),
+		},
+		pods: []*v1.Pod{makePod("r0", "a0", "readers"), makePod("r1", "a1", "readers")},
+	}
+	args := DefaultArgs()
+	args.MaxNodesPerZone = 3
+	pl, snap := c.setup(t, args)
+	writer := makePod("w", "", "writer")
+	o := run(t, pl, snap, writer)
+	if !o.preFilter.IsSuccess() {
+		t.Fatal(o.preFilter)
+	}
+	want := map[string]*fwk.Status{
+		"a0":    unschedulable(ErrReasonHolder, "d-1"),
+		"a1":    unschedulable(ErrReasonHolder, "d-1"),
+		"a2":    nil, // attached already (its VolumeAttachment): always passes the cap
+		"a3":    unresolvable(ErrReasonAttachLimit, "d-1", 3, zoneA, 3),
+		"plain": unresolvable(ErrReasonNotNVMe, "d-1"),
+	}
+	if diff := cmp.Diff(want, o.filter); diff != "" {
+		t.Errorf("Filter (-want +got):\n%s", diff)
+	}
+	// SignPod reads the same classification: the writer is not batched.
+	if _, st := pl.SignPod(context.Background(), writer); st.Message() != signRefusedShared {
+		t.Errorf("SignPod(writer) = %v, want refused as a shared-disk pod", st)
 	}
 }

@@ -321,12 +321,11 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 	if !c.Bound() {
 		return d, nil
 	}
-	pvs, err := pl.pvIndexer.ByIndex(pvByVolumeHandleIndex, volumeHandleKey(c.PV.Spec.CSI.Driver, c.DiskID))
+	pvs, err := pl.resolver.Volumes.DiskVolumes(c.PV.Spec.CSI.Driver, c.DiskID)
 	if err != nil {
 		return nil, err
 	}
-	for _, obj := range pvs {
-		pv := obj.(*v1.PersistentVolume)
+	for _, pv := range pvs {
 		d.pvs = append(d.pvs, pv)
 		if ref := pv.Spec.ClaimRef; ref != nil {
 			if k := ref.Namespace + "/" + ref.Name; !slices.Contains(d.claimKeys, k) {

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
@@ -144,7 +143,7 @@ type world struct {
 
 func newWorld(s *audit.State, args *config.VolumeTopologyArgs) *world {
 	pvcIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{disk.VolumeHandleIndex: disk.IndexByVolumeHandle})
 	scIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	w := &world{
 		args:     args,
@@ -171,6 +170,7 @@ func newWorld(s *audit.State, args *config.VolumeTopologyArgs) *world {
 		PVCs:    corelisters.NewPersistentVolumeClaimLister(pvcIdx),
 		PVs:     corelisters.NewPersistentVolumeLister(pvIdx),
 		Classes: storagelisters.NewStorageClassLister(scIdx),
+		Volumes: disk.IndexedVolumes{Indexer: pvIdx},
 		Drivers: args.Drivers,
 	}
 	classifier := disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)
@@ -208,11 +208,7 @@ func newWorld(s *audit.State, args *config.VolumeTopologyArgs) *world {
 			if err != nil || pv.Spec.CSI == nil || !slices.Contains(args.Drivers, pv.Spec.CSI.Driver) {
 				continue
 			}
-			var class *storagev1.StorageClass
-			if pv.Spec.StorageClassName != "" {
-				class, _ = w.resolver.Classes.Get(pv.Spec.StorageClassName)
-			}
-			if disk.IsSharedVolume(pv, class) {
+			if shared, err := w.resolver.SharedDisk(pv); err == nil && shared {
 				w.attach(pv.Spec.CSI.VolumeHandle, va.Spec.NodeName)
 			}
 		}
