@@ -157,6 +157,20 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 		node, f := nodes[pod.Spec.NodeName], facts[pod.Spec.NodeName]
 		for _, c := range claims {
 			if !c.Bound() {
+				// A pod given a node before its claim is provisioned (its
+				// nodeName set by hand, or provisioning still running): the
+				// class must be able to create a disk the node can use, as
+				// the plugin's Filter requires.
+				if node == nil {
+					continue
+				}
+				rule := disk.NewClassRule(c.Class, c.Params, args.ZoneLabelKeys)
+				if v := rule.Check(&f, disk.NodeView{Name: node.Name, Zone: f.Zone, Region: f.Region, Labels: node.Labels}); v != disk.Fits {
+					r.Violations = append(r.Violations, Violation{
+						Rule: RuleZone, Zone: f.Zone, Node: node.Name, Pods: []string{podKey},
+						Detail: fmt.Sprintf("claim %s is not bound yet and storageclass %s cannot create a disk for the pod's node: %s", c.Key, c.Class.Name, v),
+					})
+				}
 				continue
 			}
 			if node != nil {

@@ -165,3 +165,46 @@ func TestCheckSharedPerDisk(t *testing.T) {
 		t.Errorf("violations (-want +got):\n%s", diff)
 	}
 }
+
+// TestCheckUnboundClaims: a pod on a node before its claim is provisioned
+// (nodeName set by hand) breaks the zone rule when its class cannot create a
+// disk the node can use, as the plugin's Filter would have said.
+func TestCheckUnboundClaims(t *testing.T) {
+	class := func(name string, params map[string]string) storagev1.StorageClass {
+		return storagev1.StorageClass{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, Provisioner: disk.DriverName, Parameters: params,
+			VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		}
+	}
+	claim := func(name, class string) v1.PersistentVolumeClaim {
+		return v1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec:       v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To(class), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+		}
+	}
+	noZone := node("nozone", "", "ecs.g7se.xlarge")
+	delete(noZone.Labels, disk.LabelDriverZone)
+	s := &State{
+		Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), noZone},
+		Classes: []storagev1.StorageClass{
+			class("essd", map[string]string{disk.ParamType: disk.CategoryESSD}),
+			class("regional", map[string]string{disk.ParamType: disk.CategoryRegional}),
+		},
+		Claims: []v1.PersistentVolumeClaim{claim("zonal-ok", "essd"), claim("zonal", "essd"), claim("regional", "regional")},
+		Pods: []v1.Pod{
+			pod("p-ok", "a1", "zonal-ok"),
+			pod("p-nozone", "nozone", "zonal"),
+			pod("p-regional", "nozone", "regional"), // a regional disk needs no zone
+		},
+	}
+	var got []string
+	for _, v := range Check(s, volumetopology.DefaultArgs()).Violations {
+		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Pods, ",")+": "+v.Detail)
+	}
+	want := []string{
+		"zone nozone default/p-nozone: claim default/zonal is not bound yet and storageclass essd cannot create a disk for the pod's node: " + disk.NoZone.String(),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+}

@@ -532,3 +532,52 @@ func TestSharedPerDisk(t *testing.T) {
 		t.Errorf("SignPod(writer) = %v, want refused as a shared-disk pod", st)
 	}
 }
+
+// noZoneNode is an NVMe-capable node with a region but no zone label.
+func noZoneNode(name string) *v1.Node {
+	return makeNode(name, v1.LabelTopologyRegion, region, v1.LabelInstanceTypeStable, nvmeType)
+}
+
+// TestNodesWithoutZone: a node without a zone label gives the provisioner no
+// zone, so the driver would create a zonal disk in a zone of its own choosing:
+// it cannot take an unbound claim that gets a zonal disk there, single-attach
+// or shared, nor a bound zonal one; it can take a regional one.
+func TestNodesWithoutZone(t *testing.T) {
+	c := cluster{
+		nodes: []*v1.Node{zoneNode("a1", zoneA, nvmeType), noZoneNode("nozone")},
+		objs: []runtime.Object{
+			wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+			wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
+			wffcClass("regional", map[string]string{"type": "cloud_regional_disk_auto"}),
+			wffcClass("regional-first", map[string]string{"type": "cloud_regional_disk_auto,cloud_essd"}),
+			makeClaim("single", "essd", v1.ReadWriteOnce),
+			sharedClaim("data", "shared"),
+			makeClaim("regional", "regional", v1.ReadWriteOnce),
+			makeClaim("regional-first", "regional-first", v1.ReadWriteOnce),
+			boundTo(makeClaim("bound", "essd", v1.ReadWriteOnce), "pv-1"),
+			diskPV("pv-1", "d-1", "bound", false, disk.LabelDriverZone, zoneA),
+		},
+	}
+	pl, snap := c.setup(t, nil)
+	for _, tt := range []struct {
+		claim string
+		want  *fwk.Status
+	}{
+		{claim: "single", want: unresolvable(ErrReasonNoZone, "essd")},
+		{claim: "data", want: unresolvable(ErrReasonNoZone, "shared")},
+		{claim: "bound", want: unresolvable(ErrReasonDiskZone, zoneA, "d-1")},
+		{claim: "regional"},
+		// A node that does not describe its disk types gets the first type.
+		{claim: "regional-first"},
+	} {
+		t.Run(tt.claim, func(t *testing.T) {
+			o := run(t, pl, snap, makePod("p", "", tt.claim))
+			if !o.preFilter.IsSuccess() {
+				t.Fatal(o.preFilter)
+			}
+			if diff := cmp.Diff(map[string]*fwk.Status{"a1": nil, "nozone": tt.want}, o.filter); diff != "" {
+				t.Errorf("Filter (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -151,23 +151,15 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 	}
 
 	sc := c.Class
-	allowed, zoneIDs := disk.ClassTopology(sc, c.Params, pl.args.ZoneLabelKeys)
+	class := disk.NewClassRule(sc, c.Params, pl.args.ZoneLabelKeys)
 	r := claimRule{
-		allowed:    allowed,
+		class:      class,
 		allowedMsg: fmt.Sprintf(ErrReasonAllowedTopologies, sc.Name),
-		zoneIDs:    zoneIDs,
-		zoneIDMsg:  fmt.Sprintf(ErrReasonClassZone, strings.Join(zoneIDs, ","), sc.Name),
-		usesZone:   zoneIDs != nil || !allowed.IsZero(),
+		zoneIDMsg:  fmt.Sprintf(ErrReasonClassZone, strings.Join(class.ZoneIDs, ","), sc.Name),
+		typeMsg:    fmt.Sprintf(ErrReasonDiskType, strings.Join(class.Types, ","), sc.Name),
+		noZoneMsg:  fmt.Sprintf(ErrReasonNoZone, sc.Name),
+		usesZone:   class.UsesZone(),
 	}
-	for _, t := range c.Params.Types {
-		var bit disk.CategorySet
-		if t != disk.CategoryAvailable {
-			bit = disk.CategoryBit(t)
-		}
-		r.typeBits = append(r.typeBits, bit)
-		r.typeRegional = append(r.typeRegional, disk.IsRegionalType(t))
-	}
-	r.typeMsg = fmt.Sprintf(ErrReasonDiskType, strings.Join(c.Params.Types, ","), sc.Name)
 	if c.SelectedNode != "" {
 		if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(c.SelectedNode); err == nil && ni.Node() != nil {
 			if z := pl.nodes.get(ni.Node()).Zone; z != "" {
@@ -207,12 +199,12 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 			if r.pinZone != "" {
 				pin([]string{r.pinZone})
 			}
-			if zones, ok := r.allowed.ZoneSet(); ok {
+			if zones, ok := r.class.Allowed.ZoneSet(); ok {
 				pin(zones)
 			}
 			// zoneId binds unless a type the node may get is regional.
-			if r.zoneIDs != nil && !slices.Contains(r.typeRegional, true) {
-				pin(r.zoneIDs)
+			if r.class.ZoneIDs != nil && !r.class.MayBeRegional() {
+				pin(r.class.ZoneIDs)
 			}
 		}
 		if !c.MultiAttach {
@@ -220,10 +212,10 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 		}
 		if !c.Bound() && r.pinZone == "" {
 			scoring = true
-			if zones, ok := r.allowed.ZoneSet(); ok {
+			if zones, ok := r.class.Allowed.ZoneSet(); ok {
 				scoreZones = append(scoreZones, zones...)
-			} else if r.zoneIDs != nil && !(len(r.typeRegional) > 0 && r.typeRegional[0]) {
-				scoreZones = append(scoreZones, r.zoneIDs...)
+			} else if r.class.ZoneIDs != nil && !r.class.FirstRegional() {
+				scoreZones = append(scoreZones, r.class.ZoneIDs...)
 			} else {
 				scoreAny = true
 			}
@@ -294,6 +286,11 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 	if scoring {
 		s.zoneScore = map[string]int64{}
 		for z, n := range pl.nodes.nvmeCounts() {
+			// Nodes without a zone label are no zone: they get no score
+			// (and no zonal disk of an unbound claim, see Filter).
+			if z == "" {
+				continue
+			}
 			if scoreAny || slices.Contains(scoreZones, z) {
 				s.zoneScore[z] = n - holdersByZone[z]
 			}

@@ -25,6 +25,10 @@ const (
 	// ErrReasonZoneConflict: the node's zone labels disagree, so no zone rule
 	// can be trusted on it.
 	ErrReasonZoneConflict = "node(s) had conflicting zone labels"
+	// ErrReasonNoZone: an unbound claim would get a zonal disk on the node,
+	// but the node has no zone label, so the driver would create the disk in
+	// a zone of its own choosing, unrelated to the node. Args: storageclass.
+	ErrReasonNoZone = "node(s) had no zone label, so storageclass %s would create its zonal disk in a zone unrelated to them"
 	// ErrReasonNotNVMe: shared disks attach only to NVMe-capable nodes. Args: disk.
 	ErrReasonNotNVMe = "node(s) do not support NVMe multi-attach, required by shared disk %s"
 	// ErrReasonHolder: another pod on the node already uses the shared disk;

@@ -66,6 +66,7 @@ var reasonKinds = []reasonKind{
 	{"ClassZone", formatRE(vt.ErrReasonClassZone)},
 	{"DiskType", formatRE(vt.ErrReasonDiskType)},
 	{"ZoneConflict", formatRE(vt.ErrReasonZoneConflict)},
+	{"NoZone", formatRE(vt.ErrReasonNoZone)},
 	{"NotNVMe", formatRE(vt.ErrReasonNotNVMe)},
 	{"Holder", formatRE(vt.ErrReasonHolder)},
 	{"AttachLimit", formatRE(vt.ErrReasonAttachLimit)},
@@ -510,6 +511,20 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 			return "no node that describes its disk types lacks all of " + args[0], ""
 		}
 		return "", atMost(lacking, "without disk types "+args[0])
+	case "NoZone":
+		class := args[0]
+		c := unboundOfClass(class)
+		if c == nil {
+			return "the pod has no unbound claim of storageclass " + class, ""
+		}
+		rule := disk.NewClassRule(c.Class, c.Params, w.args.ZoneLabelKeys)
+		have := w.countNodes(func(n *v1.Node, f disk.NodeFacts) bool {
+			return rule.Check(&f, disk.NodeView{Name: n.Name, Zone: f.Zone, Region: f.Region, Labels: n.Labels}) == disk.NoZone
+		})
+		if have == 0 {
+			return "no node without a zone label would get a zonal disk of storageclass " + class, ""
+		}
+		return "", atMost(have, "without a zone label")
 	case "ZoneConflict":
 		have := w.countNodes(func(_ *v1.Node, f disk.NodeFacts) bool { return f.ZoneConflict != "" })
 		if have == 0 {

@@ -203,3 +203,28 @@ func TestCheckReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckReasonsNoZone: the reason for nodes without a zone label is true
+// when such nodes exist and would get a zonal disk of the pod's class.
+func TestCheckReasonsNoZone(t *testing.T) {
+	s := reasonState(t)
+	n, err := localcluster.NodeSpec{Name: "nozone", Region: Region, InstanceType: localcluster.InstanceTypeNVMe}.Node()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Nodes = append(s.Nodes, *n)
+	msg := "0/5 nodes are available: 1 " + fmt.Sprintf(vt.ErrReasonNoZone, "zoned") + ", 4 " + fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+","+ZoneC, "zoned") + "."
+	s.Pods = append(s.Pods, pendingPod("p", []string{"single"}, msg))
+	r := CheckReasons(s, vt.DefaultArgs())
+	if diff := cmp.Diff(map[string]int{"NoZone": 1, "ClassZone": 1}, r.True); diff != "" || len(r.False) > 0 || len(r.Stale) > 0 {
+		t.Errorf("true reasons (-want +got):\n%s\nfalse: %v\nstale: %v", diff, r.False, r.Stale)
+	}
+
+	// No node lacks a zone: the reason is false.
+	s.Nodes = s.Nodes[:4]
+	s.Pods[len(s.Pods)-1] = pendingPod("p", []string{"single"}, fitError("1 "+fmt.Sprintf(vt.ErrReasonNoZone, "zoned")))
+	r = CheckReasons(s, vt.DefaultArgs())
+	if len(r.False) != 1 || !strings.Contains(r.False[0], "no node without a zone label") {
+		t.Errorf("false reasons %v, want one saying no node lacks a zone", r.False)
+	}
+}
