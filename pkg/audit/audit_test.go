@@ -189,12 +189,16 @@ func TestCheckUnboundClaims(t *testing.T) {
 		Classes: []storagev1.StorageClass{
 			class("essd", map[string]string{disk.ParamType: disk.CategoryESSD}),
 			class("regional", map[string]string{disk.ParamType: disk.CategoryRegional}),
+			class("lower", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneIDLower: "b"}),
 		},
-		Claims: []v1.PersistentVolumeClaim{claim("zonal-ok", "essd"), claim("zonal", "essd"), claim("regional", "regional")},
+		Claims: []v1.PersistentVolumeClaim{
+			claim("zonal-ok", "essd"), claim("zonal", "essd"), claim("regional", "regional"), claim("lower", "lower"),
+		},
 		Pods: []v1.Pod{
 			pod("p-ok", "a1", "zonal-ok"),
 			pod("p-nozone", "nozone", "zonal"),
 			pod("p-regional", "nozone", "regional"), // a regional disk needs no zone
+			pod("p-lower", "a1", "lower"),           // zoneid, read when zoneId is absent
 		},
 	}
 	var got []string
@@ -202,6 +206,7 @@ func TestCheckUnboundClaims(t *testing.T) {
 		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Pods, ",")+": "+v.Detail)
 	}
 	want := []string{
+		"zone a1 default/p-lower: claim default/lower is not bound yet and storageclass lower cannot create a disk for the pod's node: " + disk.OutsideZoneID.String(),
 		"zone nozone default/p-nozone: claim default/zonal is not bound yet and storageclass essd cannot create a disk for the pod's node: " + disk.NoZone.String(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -65,6 +65,9 @@ type Parameters struct {
 	// Zones are the zones the provisioner may create the disk in, spaces
 	// trimmed; nil when the class does not restrict them.
 	Zones []string
+	// ZoneKey is the parameter Zones came from: zoneId, or zoneid when
+	// zoneId is absent (the driver's fallback).
+	ZoneKey string
 	// MultiAttach is true when the class enables multi-attach.
 	MultiAttach bool
 }
@@ -80,8 +83,10 @@ func (e *ParameterError) Error() string {
 	return fmt.Sprintf("parameter %s=%q: %s", e.Parameter, e.Value, e.Reason)
 }
 
-// ParseParameters reads the parameters the driver cares about. Malformed values
-// are errors: the provisioner would refuse them, so no node can be right.
+// ParseParameters reads the parameters the driver cares about, as the driver
+// reads them (its getZone and validateDiskType): the zones from zoneId, or
+// from zoneid when zoneId is absent. Malformed values are errors: the
+// provisioner would refuse them, so no node can be right.
 func ParseParameters(params map[string]string) (Parameters, error) {
 	var p Parameters
 	if v, ok := params[ParamType]; ok {
@@ -96,12 +101,17 @@ func ParseParameters(params map[string]string) (Parameters, error) {
 		}
 		p.Types = types
 	}
-	if v, ok := params[ParamZoneID]; ok {
-		zones, err := splitList(ParamZoneID, v)
+	for _, key := range []string{ParamZoneID, ParamZoneIDLower} {
+		v, ok := params[key]
+		if !ok {
+			continue
+		}
+		zones, err := splitList(key, v)
 		if err != nil {
 			return Parameters{}, err
 		}
-		p.Zones = zones
+		p.Zones, p.ZoneKey = zones, key
+		break
 	}
 	if v, ok := params[ParamMultiAttach]; ok {
 		on, err := ParseMultiAttach(v)

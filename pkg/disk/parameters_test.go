@@ -17,7 +17,23 @@ func TestParseParameters(t *testing.T) {
 		{
 			name:   "zoneId with spaces around commas",
 			params: map[string]string{"zoneId": "cn-a, cn-b ,cn-c"},
-			want:   Parameters{Zones: []string{"cn-a", "cn-b", "cn-c"}},
+			want:   Parameters{Zones: []string{"cn-a", "cn-b", "cn-c"}, ZoneKey: "zoneId"},
+		},
+		{
+			name:   "zoneid, the driver's fallback key",
+			params: map[string]string{"zoneid": "cn-b"},
+			want:   Parameters{Zones: []string{"cn-b"}, ZoneKey: "zoneid"},
+		},
+		{
+			name:   "zoneId wins over zoneid",
+			params: map[string]string{"zoneId": "cn-a", "zoneid": "cn-b"},
+			want:   Parameters{Zones: []string{"cn-a"}, ZoneKey: "zoneId"},
+		},
+		{name: "zoneid malformed", params: map[string]string{"zoneid": "cn-a,"}, wantErr: `parameter zoneid="cn-a,": empty element in comma list`},
+		{
+			name:   "zoneid is not read when zoneId is set, even malformed",
+			params: map[string]string{"zoneId": "cn-a", "zoneid": ","},
+			want:   Parameters{Zones: []string{"cn-a"}, ZoneKey: "zoneId"},
 		},
 		{
 			name:   "types in order, duplicates dropped",

@@ -322,7 +322,7 @@ func (p *provisioner) pickZone(pvc *v1.PersistentVolumeClaim, class *storagev1.S
 	if node != nil {
 		msg := "no zone info found in accessibility requirements"
 		if len(requisite) > 0 {
-			msg = fmt.Sprintf("conflicting zone, parameters specified: %s, accessibility requires: %v", class.Parameters[disk.ParamZoneID], requisite)
+			msg = fmt.Sprintf("conflicting zone, parameters specified: %s, accessibility requires: %v", class.Parameters[params.ZoneKey], requisite)
 		}
 		p.cloud.recorder.Event(pvc, v1.EventTypeWarning, ReasonConflictingZone, msg)
 	}

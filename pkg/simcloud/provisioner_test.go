@@ -171,6 +171,24 @@ func TestProvisionConflictingZone(t *testing.T) {
 	}
 }
 
+// The driver reads zoneid when zoneId is absent.
+func TestProvisionConflictingZoneLowercaseKey(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-c", disk.CategoryESSD)
+	client, ctx, _ := startFakeCloud(t, node, csiNode,
+		testClass("zoned", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneIDLower: "cn-beijing-b"}),
+		handedOverClaim("data", "zoned", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
+	pv := waitForPV(ctx, t, client, "data")
+	if diff := cmp.Diff(zoneTerm(disk.LabelDriverZone, "cn-beijing-b"), pv.Spec.NodeAffinity.Required.NodeSelectorTerms); diff != "" {
+		t.Errorf("node affinity (-want +got):\n%s", diff)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return slices.Contains(eventReasons(ctx, t, client, "data"), ReasonConflictingZone), nil
+	})
+	if err != nil {
+		t.Errorf("no %s event on the claim; events: %v", ReasonConflictingZone, eventReasons(ctx, t, client, "data"))
+	}
+}
+
 func TestProvisionRegionalDisk(t *testing.T) {
 	node, csiNode := testNode("n1", "cn-beijing-c", disk.CategoryRegional)
 	client, ctx, cloud := startFakeCloud(t, node, csiNode,

@@ -43,6 +43,30 @@ func TestZoneRules(t *testing.T) {
 			},
 		},
 		{
+			name: "zoneid, the driver's fallback key, restricts the zones too",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("lower", map[string]string{"type": "cloud_essd", "zoneid": zoneB}),
+				makeClaim("data", "lower", v1.ReadWriteOnce),
+			}},
+			pod: makePod("p", "", "data"),
+			want: map[string]*fwk.Status{
+				"a1": unresolvable(ErrReasonClassZone, zoneB, "lower"),
+				"c1": unresolvable(ErrReasonClassZone, zoneB, "lower"),
+			},
+		},
+		{
+			name: "zoneId and zoneid both set: zoneId wins, as in the driver",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("both", map[string]string{"type": "cloud_essd", "zoneId": zoneA, "zoneid": zoneC}),
+				makeClaim("data", "both", v1.ReadWriteOnce),
+			}},
+			pod: makePod("p", "", "data"),
+			want: map[string]*fwk.Status{
+				"b1": unresolvable(ErrReasonClassZone, zoneA, "both"),
+				"c1": unresolvable(ErrReasonClassZone, zoneA, "both"),
+			},
+		},
+		{
 			name: "allowedTopologies on the standard key, node with only the driver's key",
 			cluster: cluster{
 				nodes: []*v1.Node{
