@@ -184,21 +184,26 @@ func TestCheckUnboundClaims(t *testing.T) {
 	}
 	noZone := node("nozone", "", "ecs.g7se.xlarge")
 	delete(noZone.Labels, disk.LabelDriverZone)
+	essdOnly := node("essd-only", "a", "ecs.g7se.xlarge")
+	essdOnly.Labels[disk.DiskTypeLabel(disk.CategoryESSD)] = disk.DiskTypeAvailable
 	s := &State{
-		Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), noZone},
+		Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), noZone, essdOnly},
 		Classes: []storagev1.StorageClass{
 			class("essd", map[string]string{disk.ParamType: disk.CategoryESSD}),
 			class("regional", map[string]string{disk.ParamType: disk.CategoryRegional}),
 			class("lower", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneIDLower: "b"}),
+			class("notype", nil),
 		},
 		Claims: []v1.PersistentVolumeClaim{
 			claim("zonal-ok", "essd"), claim("zonal", "essd"), claim("regional", "regional"), claim("lower", "lower"),
+			claim("notype", "notype"),
 		},
 		Pods: []v1.Pod{
 			pod("p-ok", "a1", "zonal-ok"),
 			pod("p-nozone", "nozone", "zonal"),
 			pod("p-regional", "nozone", "regional"), // a regional disk needs no zone
 			pod("p-lower", "a1", "lower"),           // zoneid, read when zoneId is absent
+			pod("p-notype", "essd-only", "notype"),  // the driver's default types are cloud_ssd, cloud_efficiency
 		},
 	}
 	var got []string
@@ -207,6 +212,7 @@ func TestCheckUnboundClaims(t *testing.T) {
 	}
 	want := []string{
 		"zone a1 default/p-lower: claim default/lower is not bound yet and storageclass lower cannot create a disk for the pod's node: " + disk.OutsideZoneID.String(),
+		"zone essd-only default/p-notype: claim default/notype is not bound yet and storageclass notype cannot create a disk for the pod's node: " + disk.NoOfferedType.String(),
 		"zone nozone default/p-nozone: claim default/zonal is not bound yet and storageclass essd cannot create a disk for the pod's node: " + disk.NoZone.String(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -17,25 +17,22 @@ type ClassRule struct {
 	// ZoneIDs is the class's zoneId list, compared verbatim; nil when the
 	// class sets none.
 	ZoneIDs []string
-	// Types are the categories the provisioner tries, in order; nil when
-	// the class names none.
+	// Types are the categories the provisioner tries, in order.
 	Types []string
+	// DefaultTypes is true when Types are the driver's default.
+	DefaultTypes bool
 
-	bits     []CategorySet // the bit of each type; 0 for the "available" alias
+	bits     []CategorySet // the bit of each type
 	regional []bool        // whether each type is regional
 }
 
 // NewClassRule compiles the rule of a class with its parsed parameters; zone
 // and region keys of allowedTopologies are read as aliases.
 func NewClassRule(sc *storagev1.StorageClass, p Parameters, zoneKeys []string) ClassRule {
-	r := ClassRule{Types: p.Types}
+	r := ClassRule{Types: p.Types, DefaultTypes: p.DefaultTypes}
 	r.Allowed, r.ZoneIDs = ClassTopology(sc, p, zoneKeys)
 	for _, t := range p.Types {
-		var bit CategorySet
-		if t != CategoryAvailable {
-			bit = CategoryBit(t)
-		}
-		r.bits = append(r.bits, bit)
+		r.bits = append(r.bits, CategoryBit(t))
 		r.regional = append(r.regional, IsRegionalType(t))
 	}
 	return r
@@ -53,19 +50,26 @@ func (r *ClassRule) MayBeRegional() bool { return slices.Contains(r.regional, tr
 // describe its disk types gets, is regional.
 func (r *ClassRule) FirstRegional() bool { return len(r.regional) > 0 && r.regional[0] }
 
-// categoryIndex returns which type the provisioner creates for a node: the
-// first of the types the node offers, or the first type when the node does
-// not describe its disk types (or the class names none); -1 when the node
-// offers none of them.
+// Category returns the category the provisioner creates for a node: the first
+// of the types the node offers, or the first type when the node does not
+// describe its disk types. ok is false when the node offers none of them.
+func (r *ClassRule) Category(f *NodeFacts) (category string, regional, ok bool) {
+	i := r.categoryIndex(f)
+	if i < 0 {
+		return "", false, false
+	}
+	return r.Types[i], r.regional[i], true
+}
+
 func (r *ClassRule) categoryIndex(f *NodeFacts) int {
 	if len(r.bits) == 0 {
-		return 0
+		return -1
 	}
 	if !f.DescribesDiskTypes {
 		return 0
 	}
 	for i, b := range r.bits {
-		if b == 0 || f.DiskTypes&b != 0 {
+		if f.DiskTypes&b != 0 {
 			return i
 		}
 	}
@@ -128,7 +132,7 @@ func (r *ClassRule) Check(f *NodeFacts, n NodeView) Verdict {
 	if i < 0 {
 		return NoOfferedType
 	}
-	if i < len(r.regional) && r.regional[i] {
+	if r.regional[i] {
 		return Fits // a regional disk attaches in any zone of the region
 	}
 	if f.Zone == "" {

@@ -8,32 +8,36 @@ import (
 
 // Disk categories the driver knows (StorageClass parameter "type").
 const (
-	CategoryCloud           = "cloud"
-	CategoryEfficiency      = "cloud_efficiency"
-	CategorySSD             = "cloud_ssd"
-	CategoryESSD            = "cloud_essd"
-	CategoryESSDAuto        = "cloud_auto"
-	CategoryESSDEntry       = "cloud_essd_entry"
-	CategoryESSDXC0         = "cloud_essd_xc0"
-	CategoryESSDXC1         = "cloud_essd_xc1"
-	CategoryRegional        = "cloud_regional_disk_auto"
-	CategoryPPerf           = "cloud_pperf"
-	CategorySPerf           = "cloud_sperf"
-	CategorySharedSSD       = "san_ssd"
-	CategorySharedEfficient = "san_efficiency"
-	CategoryEEDStandard     = "elastic_ephemeral_disk_standard"
-	CategoryEEDPremium      = "elastic_ephemeral_disk_premium"
-	// CategoryAvailable is the driver's legacy alias for "whatever is
-	// available"; it constrains neither the zone nor the node's disk types.
-	CategoryAvailable = "available"
+	CategoryCloud       = "cloud"
+	CategoryEfficiency  = "cloud_efficiency"
+	CategorySSD         = "cloud_ssd"
+	CategoryESSD        = "cloud_essd"
+	CategoryESSDAuto    = "cloud_auto"
+	CategoryESSDEntry   = "cloud_essd_entry"
+	CategoryESSDXC0     = "cloud_essd_xc0"
+	CategoryESSDXC1     = "cloud_essd_xc1"
+	CategoryRegional    = "cloud_regional_disk_auto"
+	CategoryPPerf       = "cloud_pperf"
+	CategorySPerf       = "cloud_sperf"
+	CategoryEEDStandard = "elastic_ephemeral_disk_standard"
+	CategoryEEDPremium  = "elastic_ephemeral_disk_premium"
+	// TypeAvailable, as the whole type parameter, means the driver's
+	// default types (DefaultTypes). It is not a category: in a list the
+	// driver refuses it.
+	TypeAvailable = "available"
 )
 
+// knownCategories are the categories the driver accepts (its AllCategories;
+// it dropped the shared-disk categories san_ssd and san_efficiency in 2024).
 var knownCategories = []string{
 	CategoryCloud, CategoryEfficiency, CategorySSD, CategoryESSD, CategoryESSDAuto,
 	CategoryESSDEntry, CategoryESSDXC0, CategoryESSDXC1, CategoryRegional,
-	CategoryPPerf, CategorySPerf, CategorySharedSSD, CategorySharedEfficient,
-	CategoryEEDStandard, CategoryEEDPremium, CategoryAvailable,
+	CategoryPPerf, CategorySPerf, CategoryEEDStandard, CategoryEEDPremium,
 }
+
+// DefaultTypes are the categories the driver tries, in order, for a class
+// without a type parameter or with type "available" (its validateDiskType).
+var DefaultTypes = []string{CategorySSD, CategoryEfficiency}
 
 // CategorySet is a set of known disk categories, one bit each.
 type CategorySet uint32
@@ -59,9 +63,11 @@ func IsRegionalType(category string) bool {
 
 // Parameters are a StorageClass's parameters as the driver reads them.
 type Parameters struct {
-	// Types are the disk categories tried in order; nil when the class does not
-	// say (the driver then picks its default list).
+	// Types are the disk categories the provisioner tries, in order: the
+	// class's, or DefaultTypes when it names none or says "available".
 	Types []string
+	// DefaultTypes is true when Types are the driver's default.
+	DefaultTypes bool
 	// Zones are the zones the provisioner may create the disk in, spaces
 	// trimmed; nil when the class does not restrict them.
 	Zones []string
@@ -84,22 +90,29 @@ func (e *ParameterError) Error() string {
 }
 
 // ParseParameters reads the parameters the driver cares about, as the driver
-// reads them (its getZone and validateDiskType): the zones from zoneId, or
-// from zoneid when zoneId is absent. Malformed values are errors: the
-// provisioner would refuse them, so no node can be right.
+// reads them (its getZone and validateDiskType): the types from type, the
+// driver's DefaultTypes when it is absent or exactly "available"; the zones
+// from zoneId, or from zoneid when zoneId is absent. Malformed values are
+// errors: the provisioner would refuse them, so no node can be right.
 func ParseParameters(params map[string]string) (Parameters, error) {
 	var p Parameters
-	if v, ok := params[ParamType]; ok {
+	if v, ok := params[ParamType]; ok && v != TypeAvailable {
 		types, err := splitList(ParamType, v)
 		if err != nil {
 			return Parameters{}, err
 		}
 		for _, t := range types {
 			if !IsKnownCategory(t) {
-				return Parameters{}, &ParameterError{Parameter: ParamType, Value: v, Reason: fmt.Sprintf("unknown disk category %q", t)}
+				reason := fmt.Sprintf("unknown disk category %q", t)
+				if t == TypeAvailable {
+					reason = `"available" stands only alone, for the driver's default types`
+				}
+				return Parameters{}, &ParameterError{Parameter: ParamType, Value: v, Reason: reason}
 			}
 		}
 		p.Types = types
+	} else {
+		p.Types, p.DefaultTypes = slices.Clone(DefaultTypes), true
 	}
 	for _, key := range []string{ParamZoneID, ParamZoneIDLower} {
 		v, ok := params[key]
@@ -150,17 +163,4 @@ func splitList(param, v string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// Regional tells whether the disk this class creates on a node will be
-// regional: the first of its types the node offers is a regional category.
-// available reports whether the node offers a category; pass nil when the node
-// does not describe its disk types.
-func (p Parameters) Regional(available func(category string) bool) bool {
-	for _, t := range p.Types {
-		if available == nil || t == CategoryAvailable || available(t) {
-			return IsRegionalType(t)
-		}
-	}
-	return false
 }

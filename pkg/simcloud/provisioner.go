@@ -27,8 +27,9 @@ import (
 
 const pvByClaimUIDIndex = "simcloud/claimUID"
 
-// defaultTypes are the categories the driver tries when a class names none.
-var defaultTypes = []string{disk.CategorySSD, disk.CategoryEfficiency}
+// nodeFacts reads node labels as the plugin does (the categories a node
+// offers).
+var nodeFacts = disk.NewNodeClassifier(disk.DefaultZoneLabelKeys, disk.DefaultNVMeInstanceFamilies, disk.LabelNVMeMultiAttach)
 
 // provisioner plays external-provisioner with the disk driver behind it. It
 // takes a claim once the PersistentVolume controller has handed it over (the
@@ -218,21 +219,15 @@ func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeCla
 		}
 	}
 
-	types := params.Types
-	if types == nil {
-		types = defaultTypes
-	}
-	category := types[0]
-	if node != nil && disk.DescribesDiskTypes(node.Labels) {
-		category = ""
-		for _, t := range types {
-			if t == disk.CategoryAvailable || node.Labels[disk.DiskTypeLabel(t)] == disk.DiskTypeAvailable {
-				category = t
-				break
-			}
-		}
-		if category == "" {
-			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(types, ","), node.Name)}
+	// The driver tries the types in order (its defaults when the class
+	// names none) and skips those the selected node does not offer.
+	rule := disk.NewClassRule(class, params, disk.DefaultZoneLabelKeys)
+	category := params.Types[0]
+	if node != nil {
+		f := nodeFacts.Describe(node.Labels)
+		var ok bool
+		if category, _, ok = rule.Category(&f); !ok {
+			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(params.Types, ","), node.Name)}
 		}
 	}
 	region := ""

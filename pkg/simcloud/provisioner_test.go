@@ -189,6 +189,23 @@ func TestProvisionConflictingZoneLowercaseKey(t *testing.T) {
 	}
 }
 
+// A class without a type, or with type "available", gets the driver's
+// default types: cloud_ssd, then cloud_efficiency.
+func TestProvisionDefaultTypes(t *testing.T) {
+	n1, csi1 := testNode("n1", "cn-beijing-a", disk.CategoryEfficiency)
+	n2, csi2 := testNode("n2", "cn-beijing-a", disk.CategoryEfficiency, disk.CategorySSD)
+	client, ctx, _ := startFakeCloud(t, n1, csi1, n2, csi2,
+		testClass("notype", nil),
+		testClass("available", map[string]string{disk.ParamType: "available"}),
+		handedOverClaim("efficiency", "notype", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce),
+		handedOverClaim("ssd", "available", "n2", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
+	for claim, want := range map[string]string{"efficiency": disk.CategoryEfficiency, "ssd": disk.CategorySSD} {
+		if got := waitForPV(ctx, t, client, claim).Spec.CSI.VolumeAttributes["type"]; got != want {
+			t.Errorf("claim %s: disk of type %q, want %q", claim, got, want)
+		}
+	}
+}
+
 func TestProvisionRegionalDisk(t *testing.T) {
 	node, csiNode := testNode("n1", "cn-beijing-c", disk.CategoryRegional)
 	client, ctx, cloud := startFakeCloud(t, node, csiNode,

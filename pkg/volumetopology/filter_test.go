@@ -128,6 +128,46 @@ func TestZoneRules(t *testing.T) {
 			want: map[string]*fwk.Status{"ssd-only": unresolvable(ErrReasonDiskType, "cloud_essd,cloud_auto", "essd")},
 		},
 		{
+			name: "no type: the driver's default types, cloud_ssd then cloud_efficiency",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-only", zoneA, nvmeType, disk.DiskTypeLabel("cloud_essd"), "available", disk.DiskTypeLabel("cloud_auto"), "available"),
+					zoneNode("efficiency", zoneA, plainType, disk.DiskTypeLabel("cloud_efficiency"), "available"),
+					zoneNode("undescribed", zoneA, plainType),
+				},
+				objs: []runtime.Object{
+					wffcClass("notype", nil),
+					makeClaim("data", "notype", v1.ReadWriteOnce),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"essd-only": unresolvable(ErrReasonDefaultDiskType, "cloud_ssd,cloud_efficiency", "notype")},
+		},
+		{
+			name: "type available: the driver's default types too",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-only", zoneA, nvmeType, disk.DiskTypeLabel("cloud_essd"), "available"),
+					zoneNode("ssd", zoneA, plainType, disk.DiskTypeLabel("cloud_ssd"), "available"),
+				},
+				objs: []runtime.Object{
+					wffcClass("available", map[string]string{"type": "available"}),
+					makeClaim("data", "available", v1.ReadWriteOnce),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"essd-only": unresolvable(ErrReasonDefaultDiskType, "cloud_ssd,cloud_efficiency", "available")},
+		},
+		{
+			name: "available in a list: the driver refuses the class",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("mixed", map[string]string{"type": "cloud_essd,available"}),
+				makeClaim("data", "mixed", v1.ReadWriteOnce),
+			}},
+			pod:       makePod("p", "", "data"),
+			preFilter: unresolvable(`storageclass "mixed": parameter type="cloud_essd,available": "available" stands only alone, for the driver's default types`),
+		},
+		{
 			name: "selected node in another zone pins the claim to that zone",
 			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
 				essdZoned, selected(makeClaim("data", "zoned", v1.ReadWriteOnce), "b1"),

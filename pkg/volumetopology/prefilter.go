@@ -156,7 +156,7 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 		class:      class,
 		allowedMsg: fmt.Sprintf(ErrReasonAllowedTopologies, sc.Name),
 		zoneIDMsg:  fmt.Sprintf(ErrReasonClassZone, strings.Join(class.ZoneIDs, ","), sc.Name),
-		typeMsg:    fmt.Sprintf(ErrReasonDiskType, strings.Join(class.Types, ","), sc.Name),
+		typeMsg:    fmt.Sprintf(typeReason(class.DefaultTypes), strings.Join(class.Types, ","), sc.Name),
 		noZoneMsg:  fmt.Sprintf(ErrReasonNoZone, sc.Name),
 		usesZone:   class.UsesZone(),
 	}
@@ -170,6 +170,15 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 		}
 	}
 	return r, nil
+}
+
+// typeReason is the reason format for a node that offers none of a class's
+// types: the class's own, or the driver's default ones.
+func typeReason(defaults bool) string {
+	if defaults {
+		return ErrReasonDefaultDiskType
+	}
+	return ErrReasonDiskType
 }
 
 // preFilterShared builds the shared disks' attach counts in one pass over the

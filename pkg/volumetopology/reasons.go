@@ -22,6 +22,11 @@ const (
 	// ErrReasonDiskType: the node describes its disk types and offers none of
 	// the StorageClass's. Args: types, storageclass.
 	ErrReasonDiskType = "node(s) offer none of the disk types %s of storageclass %s"
+	// ErrReasonDefaultDiskType: the StorageClass names no type (or type
+	// "available"), so the driver tries its default types, and the node
+	// describes its disk types and offers none of them. Args: types,
+	// storageclass.
+	ErrReasonDefaultDiskType = "node(s) offer none of the default disk types %s the driver uses for storageclass %s, which names no type"
 	// ErrReasonZoneConflict: the node's zone labels disagree, so no zone rule
 	// can be trusted on it.
 	ErrReasonZoneConflict = "node(s) had conflicting zone labels"

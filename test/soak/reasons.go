@@ -65,6 +65,7 @@ var reasonKinds = []reasonKind{
 	{"AllowedTopologies", formatRE(vt.ErrReasonAllowedTopologies)},
 	{"ClassZone", formatRE(vt.ErrReasonClassZone)},
 	{"DiskType", formatRE(vt.ErrReasonDiskType)},
+	{"DefaultDiskType", formatRE(vt.ErrReasonDefaultDiskType)},
 	{"ZoneConflict", formatRE(vt.ErrReasonZoneConflict)},
 	{"NoZone", formatRE(vt.ErrReasonNoZone)},
 	{"NotNVMe", formatRE(vt.ErrReasonNotNVMe)},
@@ -487,7 +488,7 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 			return "every node is inside zoneId " + args[0], ""
 		}
 		return "", atMost(outside, "outside zoneId "+args[0])
-	case "DiskType":
+	case "DiskType", "DefaultDiskType":
 		types, class := strings.Split(args[0], ","), args[1]
 		c := unboundOfClass(class)
 		if c == nil {
@@ -496,16 +497,13 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 		if !slices.Equal(c.Params.Types, types) {
 			return fmt.Sprintf("storageclass %s has types %v", class, c.Params.Types), ""
 		}
+		if c.Params.DefaultTypes != (kind == "DefaultDiskType") {
+			return fmt.Sprintf("storageclass %s names its types: %v", class, !c.Params.DefaultTypes), ""
+		}
+		rule := disk.NewClassRule(c.Class, c.Params, w.args.ZoneLabelKeys)
 		lacking := w.countNodes(func(_ *v1.Node, f disk.NodeFacts) bool {
-			if !f.DescribesDiskTypes {
-				return false
-			}
-			for _, t := range types {
-				if t == disk.CategoryAvailable || f.DiskTypes&disk.CategoryBit(t) != 0 {
-					return false
-				}
-			}
-			return true
+			_, _, ok := rule.Category(&f)
+			return !ok
 		})
 		if lacking == 0 {
 			return "no node that describes its disk types lacks all of " + args[0], ""

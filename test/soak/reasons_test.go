@@ -228,3 +228,44 @@ func TestCheckReasonsNoZone(t *testing.T) {
 		t.Errorf("false reasons %v, want one saying no node lacks a zone", r.False)
 	}
 }
+
+// TestCheckReasonsDefaultTypes: a class without a type gets the driver's
+// default types; the reason for nodes offering none of them is checked
+// against those.
+func TestCheckReasonsDefaultTypes(t *testing.T) {
+	s := reasonState(t)
+	n, err := localcluster.NodeSpec{Name: "a-5", Zone: ZoneA, Region: Region, InstanceType: localcluster.InstanceTypeNVMe, DiskTypes: []string{disk.CategoryESSD}}.Node()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Nodes = append(s.Nodes, *n)
+	s.Classes = append(s.Classes, storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "notype"}, Provisioner: disk.DriverName,
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+	})
+	s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "notype", Namespace: Namespace},
+		Spec:       v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("notype"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+	})
+	defaults := disk.CategorySSD + "," + disk.CategoryEfficiency
+	for _, tc := range []struct {
+		reason    string
+		wantTrue  map[string]int
+		wantFalse string
+	}{
+		{reason: fmt.Sprintf(vt.ErrReasonDefaultDiskType, defaults, "notype"), wantTrue: map[string]int{"DefaultDiskType": 1}},
+		{reason: fmt.Sprintf(vt.ErrReasonDiskType, defaults, "notype"), wantTrue: map[string]int{}, wantFalse: "storageclass notype names its types: false"},
+	} {
+		s.Pods = []v1.Pod{pendingPod("p", []string{"notype"}, "0/5 nodes are available: 1 "+tc.reason+".")}
+		r := CheckReasons(s, vt.DefaultArgs())
+		if diff := cmp.Diff(tc.wantTrue, r.True); diff != "" {
+			t.Errorf("%s: true reasons (-want +got):\n%s", tc.reason, diff)
+		}
+		switch {
+		case tc.wantFalse == "" && len(r.False) > 0:
+			t.Errorf("%s: false reasons: %v", tc.reason, r.False)
+		case tc.wantFalse != "" && (len(r.False) != 1 || !strings.Contains(r.False[0], tc.wantFalse)):
+			t.Errorf("%s: false reasons %v, want one containing %q", tc.reason, r.False, tc.wantFalse)
+		}
+	}
+}
