@@ -68,8 +68,10 @@ type Parameters struct {
 	Types []string
 	// DefaultTypes is true when Types are the driver's default.
 	DefaultTypes bool
-	// Zones are the zones the provisioner may create the disk in, spaces
-	// trimmed; nil when the class does not restrict them.
+	// Zones are the zones the provisioner may create the disk in, as
+	// written: the driver splits the list on commas and compares each entry
+	// with the node's zone verbatim, so the entry " cn-b" of "cn-a, cn-b"
+	// matches no zone. Nil when the class does not restrict them.
 	Zones []string
 	// ZoneKey is the parameter Zones came from: zoneId, or zoneid when
 	// zoneId is absent (the driver's fallback).
@@ -92,8 +94,11 @@ func (e *ParameterError) Error() string {
 // ParseParameters reads the parameters the driver cares about, as the driver
 // reads them (its getZone and validateDiskType): the types from type, the
 // driver's DefaultTypes when it is absent or exactly "available"; the zones
-// from zoneId, or from zoneid when zoneId is absent. Malformed values are
-// errors: the provisioner would refuse them, so no node can be right.
+// from zoneId, or from zoneid when zoneId is absent. Both are comma lists
+// split as the driver splits them, without trimming spaces: the driver
+// refuses " cloud_ssd", and compares " cn-b" with zones verbatim. Malformed
+// values are errors: the provisioner would refuse them, so no node can be
+// right.
 func ParseParameters(params map[string]string) (Parameters, error) {
 	var p Parameters
 	if v, ok := params[ParamType]; ok && v != TypeAvailable {
@@ -104,8 +109,11 @@ func ParseParameters(params map[string]string) (Parameters, error) {
 		for _, t := range types {
 			if !IsKnownCategory(t) {
 				reason := fmt.Sprintf("unknown disk category %q", t)
-				if t == TypeAvailable {
+				switch {
+				case t == TypeAvailable:
 					reason = `"available" stands only alone, for the driver's default types`
+				case IsKnownCategory(strings.TrimSpace(t)):
+					reason = fmt.Sprintf("disk category %q has spaces around it, which the driver does not trim", t)
 				}
 				return Parameters{}, &ParameterError{Parameter: ParamType, Value: v, Reason: reason}
 			}
@@ -148,14 +156,13 @@ func ParseMultiAttach(v string) (bool, error) {
 	return false, &ParameterError{Parameter: ParamMultiAttach, Value: v, Reason: `want "true", "enabled", "false" or "disabled"`}
 }
 
-// splitList splits a comma list, trimming spaces; an empty list or an empty
-// element is an error.
+// splitList splits a comma list as the driver does, without trimming
+// spaces; an element that is empty or only spaces is an error.
 func splitList(param, v string) ([]string, error) {
 	parts := strings.Split(v, ",")
 	out := make([]string, 0, len(parts))
 	for _, part := range parts {
-		part = strings.TrimSpace(part)
-		if part == "" {
+		if strings.TrimSpace(part) == "" {
 			return nil, &ParameterError{Parameter: param, Value: v, Reason: "empty element in comma list"}
 		}
 		if !slices.Contains(out, part) {

@@ -22,9 +22,13 @@ func TestParseParameters(t *testing.T) {
 		},
 		{name: "the shared-disk categories the driver dropped", params: map[string]string{"type": "san_ssd"}, wantErr: `parameter type="san_ssd": unknown disk category "san_ssd"`},
 		{
-			name:   "zoneId with spaces around commas",
+			name:   "zoneId with spaces around commas: kept, as the driver compares them",
 			params: map[string]string{"zoneId": "cn-a, cn-b ,cn-c"},
-			want:   Parameters{Zones: []string{"cn-a", "cn-b", "cn-c"}, ZoneKey: "zoneId"},
+			want:   Parameters{Zones: []string{"cn-a", " cn-b ", "cn-c"}, ZoneKey: "zoneId"},
+		},
+		{
+			name: "type with spaces around commas: refused, as by the driver", params: map[string]string{"type": "cloud_essd, cloud_ssd"},
+			wantErr: `parameter type="cloud_essd, cloud_ssd": disk category " cloud_ssd" has spaces around it, which the driver does not trim`,
 		},
 		{
 			name:   "zoneid, the driver's fallback key",

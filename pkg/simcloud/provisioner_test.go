@@ -126,7 +126,7 @@ func zoneTerm(key, value string) []v1.NodeSelectorTerm {
 func TestProvisionSharedDiskInTheNodesZone(t *testing.T) {
 	node, csiNode := testNode("n1", "cn-beijing-b", disk.CategoryESSD)
 	client, ctx, _ := startFakeCloud(t, node, csiNode,
-		testClass("shared", map[string]string{disk.ParamType: "cloud_ssd,cloud_essd", disk.ParamMultiAttach: "true", disk.ParamZoneID: "cn-beijing-a, cn-beijing-b"}),
+		testClass("shared", map[string]string{disk.ParamType: "cloud_ssd,cloud_essd", disk.ParamMultiAttach: "true", disk.ParamZoneID: "cn-beijing-a,cn-beijing-b"}),
 		handedOverClaim("data", "shared", "n1", v1.PersistentVolumeBlock, v1.ReadWriteMany))
 	pv := waitForPV(ctx, t, client, "data")
 
@@ -160,6 +160,25 @@ func TestProvisionConflictingZone(t *testing.T) {
 		handedOverClaim("data", "zoned", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
 	pv := waitForPV(ctx, t, client, "data")
 	// Like the driver: the disk goes to a zoneId zone the pod cannot reach.
+	if diff := cmp.Diff(zoneTerm(disk.LabelDriverZone, "cn-beijing-a"), pv.Spec.NodeAffinity.Required.NodeSelectorTerms); diff != "" {
+		t.Errorf("node affinity (-want +got):\n%s", diff)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return slices.Contains(eventReasons(ctx, t, client, "data"), ReasonConflictingZone), nil
+	})
+	if err != nil {
+		t.Errorf("no %s event on the claim; events: %v", ReasonConflictingZone, eventReasons(ctx, t, client, "data"))
+	}
+}
+
+// The driver compares zoneId entries with the node's zone verbatim: the
+// entry " cn-beijing-b" does not match zone cn-beijing-b.
+func TestProvisionConflictingZoneSpaces(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-b", disk.CategoryESSD)
+	client, ctx, _ := startFakeCloud(t, node, csiNode,
+		testClass("zoned", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: "cn-beijing-a, cn-beijing-b"}),
+		handedOverClaim("data", "zoned", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
+	pv := waitForPV(ctx, t, client, "data")
 	if diff := cmp.Diff(zoneTerm(disk.LabelDriverZone, "cn-beijing-a"), pv.Spec.NodeAffinity.Required.NodeSelectorTerms); diff != "" {
 		t.Errorf("node affinity (-want +got):\n%s", diff)
 	}

@@ -24,7 +24,7 @@ func TestZoneRules(t *testing.T) {
 		zoneNode("b1", zoneB, plainType),
 		zoneNode("c1", zoneC, plainType),
 	}
-	essdZoned := wffcClass("zoned", map[string]string{"type": "cloud_essd", "zoneId": "cn-a, cn-b"})
+	essdZoned := wffcClass("zoned", map[string]string{"type": "cloud_essd", "zoneId": "cn-a,cn-b"})
 	tests := []struct {
 		name      string
 		cluster   cluster
@@ -33,13 +33,27 @@ func TestZoneRules(t *testing.T) {
 		want      map[string]*fwk.Status
 	}{
 		{
-			name: "zoneId with spaces: only its zones",
+			name: "zoneId: only its zones",
 			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
 				essdZoned, makeClaim("data", "zoned", v1.ReadWriteOnce),
 			}},
 			pod: makePod("p", "", "data"),
 			want: map[string]*fwk.Status{
 				"c1": unresolvable(ErrReasonClassZone, "cn-a,cn-b", "zoned"),
+			},
+		},
+		{
+			// The driver does not trim the entries: " cn-b" matches no zone,
+			// and a pod in cn-b would get its disk in cn-a (ConflictingZone).
+			name: "zoneId with spaces after commas: the padded entries match no zone",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("spaced", map[string]string{"type": "cloud_essd", "zoneId": "cn-a, cn-b"}),
+				makeClaim("data", "spaced", v1.ReadWriteOnce),
+			}},
+			pod: makePod("p", "", "data"),
+			want: map[string]*fwk.Status{
+				"b1": unresolvable(ErrReasonClassZone, "cn-a, cn-b", "spaced"),
+				"c1": unresolvable(ErrReasonClassZone, "cn-a, cn-b", "spaced"),
 			},
 		},
 		{

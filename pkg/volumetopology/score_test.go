@@ -139,7 +139,7 @@ func klogger(t *testing.T) klogLogger {
 // the candidates to the NVMe-capable nodes of those zones.
 func TestPreFilterResultUnboundShared(t *testing.T) {
 	c := cluster{objs: []runtime.Object{
-		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true", "zoneId": "cn-a, cn-b"}),
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true", "zoneId": "cn-a,cn-b"}),
 		sharedClaim("data", "shared"),
 	}}
 	c.nodes = []*v1.Node{

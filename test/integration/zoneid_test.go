@@ -30,7 +30,10 @@ func TestZoneIDKeepsDisksReachable(t *testing.T) {
 		zones []string
 	}{
 		// Zone c nodes offer cloud_essd too: only zoneId keeps pods out of it.
-		{name: "spaces-after-commas", zoneID: zoneA + ",  " + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA, zoneB}},
+		{name: "two-zones", zoneID: zoneA + "," + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA, zoneB}},
+		// The driver does not trim the entries: "  cn-beijing-b" matches no
+		// zone, and a pod in zone b would get its disk in zone a.
+		{name: "spaces-after-commas", zoneID: zoneA + ",  " + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA}},
 		{name: "excludes-two-zones", zoneID: zoneC, types: disk.CategorySSD, zones: []string{zoneC}},
 		{name: "lowercase-key", lower: zoneB, types: disk.CategoryESSD, zones: []string{zoneB}},
 		{name: "both-keys-zoneId-wins", zoneID: zoneA, lower: zoneB, types: disk.CategoryESSD, zones: []string{zoneA}},

@@ -88,9 +88,11 @@ var (
 		"soak-shared-ab":   {disk.ParamType: disk.CategoryESSD, disk.ParamMultiAttach: "true", disk.ParamZoneID: ZoneA + "," + ZoneB},
 	}
 	singleClasses = map[string]map[string]string{
-		// zoneId lists written with spaces, as found in the wild.
-		"soak-one-bc":       {disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: ZoneB + " , " + ZoneC},
-		"soak-one-a":        {disk.ParamType: disk.CategorySSD + "," + disk.CategoryESSD, disk.ParamZoneID: " " + ZoneA},
+		"soak-one-bc": {disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: ZoneB + "," + ZoneC},
+		"soak-one-a":  {disk.ParamType: disk.CategorySSD + "," + disk.CategoryESSD, disk.ParamZoneID: ZoneA},
+		// A zoneId list written with a space, as found in the wild: the
+		// driver compares entries verbatim, so " cn-beijing-c" matches no
+		// zone and only zone a can take these disks.
 		"soak-one-entry-ac": {disk.ParamType: disk.CategoryESSDEntry, disk.ParamZoneID: ZoneA + ", " + ZoneC},
 		"soak-one-any":      {disk.ParamType: disk.CategoryEfficiency + "," + disk.CategorySSD},
 	}

@@ -167,7 +167,7 @@ func TestCheckReasons(t *testing.T) {
 	}, {
 		name: "zoneId and disk types of the class, parsed as the driver does",
 		pod: pendingPod("p", []string{"single"}, fitError(
-			"2 "+fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+","+ZoneC, "zoned"),
+			"2 "+fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+" , "+ZoneC, "zoned"),
 			"1 "+fmt.Sprintf(vt.ErrReasonDiskType, disk.CategoryESSD, "zoned"))),
 		wantTrue: map[string]int{"ClassZone": 1, "DiskType": 1},
 	}, {
@@ -213,7 +213,7 @@ func TestCheckReasonsNoZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Nodes = append(s.Nodes, *n)
-	msg := "0/5 nodes are available: 1 " + fmt.Sprintf(vt.ErrReasonNoZone, "zoned") + ", 4 " + fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+","+ZoneC, "zoned") + "."
+	msg := "0/5 nodes are available: 1 " + fmt.Sprintf(vt.ErrReasonNoZone, "zoned") + ", 4 " + fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+" , "+ZoneC, "zoned") + "."
 	s.Pods = append(s.Pods, pendingPod("p", []string{"single"}, msg))
 	r := CheckReasons(s, vt.DefaultArgs())
 	if diff := cmp.Diff(map[string]int{"NoZone": 1, "ClassZone": 1}, r.True); diff != "" || len(r.False) > 0 || len(r.Stale) > 0 {
