@@ -142,6 +142,23 @@ func TestZoneRules(t *testing.T) {
 			want: map[string]*fwk.Status{"ssd-only": unresolvable(ErrReasonDiskType, "cloud_essd,cloud_auto", "essd")},
 		},
 		{
+			// The driver reads which categories a node offers from the label
+			// keys, whatever their values.
+			name: "a disk-type label offers its category whatever its value",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-true", zoneA, plainType, disk.DiskTypeLabel("cloud_essd"), "true", disk.DiskTypeLabel("cloud_ssd"), "available"),
+					zoneNode("ssd-only", zoneA, plainType, disk.DiskTypeLabel("cloud_ssd"), "available"),
+				},
+				objs: []runtime.Object{
+					wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+					makeClaim("data", "essd", v1.ReadWriteOnce),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"ssd-only": unresolvable(ErrReasonDiskType, "cloud_essd", "essd")},
+		},
+		{
 			name: "no type: the driver's default types, cloud_ssd then cloud_efficiency",
 			cluster: cluster{
 				nodes: []*v1.Node{
