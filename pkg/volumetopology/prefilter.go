@@ -34,7 +34,7 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 
 	s := &stateData{claims: make([]claimRule, 0, len(claims))}
 	for i := range claims {
-		rule, err := pl.ruleFor(&claims[i])
+		rule, err := pl.ruleFor(&claims[i], pl.snapshotZone)
 		if err != nil {
 			return nil, statusFor(err)
 		}
@@ -131,8 +131,24 @@ func statusFor(err error) *fwk.Status {
 	return fwk.AsStatus(err)
 }
 
-// ruleFor compiles where one claim lets the pod go.
-func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
+// zoneOfNode returns the zone of a node by name, and whether the node exists.
+type zoneOfNode func(name string) (string, bool)
+
+// snapshotZone reads a node's zone from the scheduler's snapshot. Only the
+// scheduling cycle may call it: the scheduler rewrites the snapshot between
+// cycles, so other goroutines (event handlers, queueing hints) must not
+// read it; they use the node index (nodeIndex.zoneOf).
+func (pl *VolumeTopology) snapshotZone(name string) (string, bool) {
+	ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(name)
+	if err != nil || ni.Node() == nil {
+		return "", false
+	}
+	return pl.nodes.get(ni.Node()).Zone, true
+}
+
+// ruleFor compiles where one claim lets the pod go; zoneOf finds the zone of
+// an unbound claim's selected node.
+func (pl *VolumeTopology) ruleFor(c *disk.Claim, zoneOf zoneOfNode) (claimRule, error) {
 	diskName := c.DiskName()
 	if c.Bound() {
 		t, err := disk.PVTopology(c.PV, pl.args.ZoneLabelKeys)
@@ -161,12 +177,10 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 		usesZone:   class.UsesZone(),
 	}
 	if c.SelectedNode != "" {
-		if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(c.SelectedNode); err == nil && ni.Node() != nil {
-			if z := pl.nodes.get(ni.Node()).Zone; z != "" {
-				r.pinZone = z
-				r.usesZone = true
-				r.pinMsg = fmt.Sprintf(ErrReasonSelectedNodeZone, z, c.SelectedNode, c.Key)
-			}
+		if z, ok := zoneOf(c.SelectedNode); ok && z != "" {
+			r.pinZone = z
+			r.usesZone = true
+			r.pinMsg = fmt.Sprintf(ErrReasonSelectedNodeZone, z, c.SelectedNode, c.Key)
 		}
 	}
 	return r, nil
