@@ -97,6 +97,18 @@ test-integration: etcd ## Integration suite on a real local control plane (etcd,
 	@echo "== integration tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 15m ./test/integration/...
 
+# The race detector: the unit tests, and the integration suite, whose
+# scheduler replicas (the test binary run as the scheduler command) then run
+# with it too. Not part of make test: a cold -race build of the integration
+# suite alone takes longer than the rest of make test for one minor.
+.PHONY: test-race
+test-race: etcd ## Unit and integration tests with the race detector on the minor KUBE.
+	@echo "== unit tests with -race, Kubernetes $(K8S_VERSION)"
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
+	$(GO) test -race -count=1 -short ./test/soak/...
+	@echo "== integration tests with -race, Kubernetes $(K8S_VERSION)"
+	$(GO) test -race -count=1 -timeout 30m ./test/integration/...
+
 # scheduler_perf (test/perf): results and the summary go to PERF_DIR. Its
 # templates use the function names scheduler_perf has since 1.36 (Mod,
 # DivideInt; 1.35 calls them mod and div).
