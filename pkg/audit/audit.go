@@ -164,7 +164,10 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 				if node == nil {
 					continue
 				}
-				rule := disk.NewClassRule(c.Class, c.Params, args.ZoneLabelKeys)
+				rule, err := disk.ClaimRule(&c, args.ZoneLabelKeys)
+				if err != nil {
+					continue // no node can get its disk: not a placement
+				}
 				if v := rule.Check(&f, disk.NodeView{Name: node.Name, Zone: f.Zone, Region: f.Region, Labels: node.Labels}); v != disk.Fits {
 					r.Violations = append(r.Violations, Violation{
 						Rule: RuleZone, Zone: f.Zone, Node: node.Name, Pods: []string{podKey},

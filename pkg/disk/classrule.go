@@ -3,6 +3,7 @@ package disk
 import (
 	"slices"
 
+	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 )
 
@@ -24,12 +25,15 @@ type ClassRule struct {
 
 	bits     []CategorySet // the bit of each type
 	regional []bool        // whether each type is regional
+
+	className string
+	params    Parameters // for ForRequest
 }
 
 // NewClassRule compiles the rule of a class with its parsed parameters; zone
 // and region keys of allowedTopologies are read as aliases.
 func NewClassRule(sc *storagev1.StorageClass, p Parameters, zoneKeys []string) ClassRule {
-	r := ClassRule{Types: p.Types, DefaultTypes: p.DefaultTypes}
+	r := ClassRule{Types: p.Types, DefaultTypes: p.DefaultTypes, className: sc.Name, params: p}
 	r.Allowed, r.ZoneIDs = ClassTopology(sc, p, zoneKeys)
 	for _, t := range p.Types {
 		r.bits = append(r.bits, CategoryBit(t))
@@ -142,4 +146,14 @@ func (r *ClassRule) Check(f *NodeFacts, n NodeView) Verdict {
 		return OutsideZoneID
 	}
 	return Fits
+}
+
+// ClaimRule is the rule of an unbound claim: its class's rule for the size it
+// requests. An error (*SizeError) means no node can get a disk for it.
+func ClaimRule(c *Claim, zoneKeys []string) (ClassRule, error) {
+	var bytes int64
+	if q, ok := c.PVC.Spec.Resources.Requests[v1.ResourceStorage]; ok {
+		bytes = q.Value()
+	}
+	return NewClassRule(c.Class, c.Params, zoneKeys).ForRequest(bytes)
 }

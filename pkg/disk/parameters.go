@@ -78,6 +78,11 @@ type Parameters struct {
 	ZoneKey string
 	// MultiAttach is true when the class enables multi-attach.
 	MultiAttach bool
+	// PerformanceLevels are the ESSD performance levels the driver tries
+	// for cloud_essd, in order; nil when the class names none.
+	PerformanceLevels []string
+	// SizeAutoAvailable rounds a request under MinimumSizeGiB up to it.
+	SizeAutoAvailable bool
 }
 
 // ParameterError says which StorageClass parameter is malformed and why.
@@ -141,6 +146,14 @@ func ParseParameters(params map[string]string) (Parameters, error) {
 		}
 		p.MultiAttach = on
 	}
+	if v := params[ParamPerformanceLevel]; v != "" {
+		levels, err := parsePerformanceLevels(v)
+		if err != nil {
+			return Parameters{}, err
+		}
+		p.PerformanceLevels = levels
+	}
+	p.SizeAutoAvailable = parseSizeAutoAvailable(params[ParamSizeAutoAvailable])
 	return p, nil
 }
 

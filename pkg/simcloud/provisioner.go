@@ -221,13 +221,17 @@ func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeCla
 
 	// The driver tries the types in order (its defaults when the class
 	// names none) and skips those the selected node does not offer.
-	rule := disk.NewClassRule(class, params, disk.DefaultZoneLabelKeys)
-	category := params.Types[0]
+	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
+	rule, err := disk.NewClassRule(class, params, disk.DefaultZoneLabelKeys).ForRequest(req.Value())
+	if err != nil {
+		return nil, permanentError{fmt.Errorf("all attempts failed: %w", err)}
+	}
+	category := rule.Types[0]
 	if node != nil {
 		f := nodeFacts.Describe(node.Labels)
 		var ok bool
 		if category, _, ok = rule.Category(&f); !ok {
-			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(params.Types, ","), node.Name)}
+			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(rule.Types, ","), node.Name)}
 		}
 	}
 	region := ""
@@ -246,8 +250,7 @@ func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeCla
 		return nil, permanentError{errors.New("regional disk needs the node's region (topology.kubernetes.io/region)")}
 	}
 
-	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
-	d.SizeGiB = (req.Value() + (1<<30 - 1)) >> 30
+	d.SizeGiB = params.RequestGiB(req.Value())
 	if d.SizeGiB < 1 {
 		d.SizeGiB = 1
 	}

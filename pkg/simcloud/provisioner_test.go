@@ -225,6 +225,18 @@ func TestProvisionDefaultTypes(t *testing.T) {
 	}
 }
 
+// The driver skips the types whose smallest disk is larger than the claim.
+func TestProvisionSkipsTypesTooLarge(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-a", disk.CategoryESSD, disk.CategoryESSDAuto)
+	small := handedOverClaim("small", "essd-auto", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce)
+	small.Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("10Gi")
+	client, ctx, _ := startFakeCloud(t, node, csiNode,
+		testClass("essd-auto", map[string]string{disk.ParamType: "cloud_essd,cloud_auto"}), small)
+	if got := waitForPV(ctx, t, client, "small").Spec.CSI.VolumeAttributes["type"]; got != disk.CategoryESSDAuto {
+		t.Errorf("10GiB claim got a disk of type %q, want %s (cloud_essd starts at 20GiB)", got, disk.CategoryESSDAuto)
+	}
+}
+
 func TestProvisionRegionalDisk(t *testing.T) {
 	node, csiNode := testNode("n1", "cn-beijing-c", disk.CategoryRegional)
 	client, ctx, cloud := startFakeCloud(t, node, csiNode,

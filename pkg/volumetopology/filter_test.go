@@ -159,6 +159,32 @@ func TestZoneRules(t *testing.T) {
 			want: map[string]*fwk.Status{"ssd-only": unresolvable(ErrReasonDiskType, "cloud_essd", "essd")},
 		},
 		{
+			// The driver skips a type whose smallest disk is larger than the
+			// claim: a 10GiB claim gets no cloud_essd (20GiB at least).
+			name: "a type too large for the claim does not count",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-only", zoneA, plainType, disk.DiskTypeLabel("cloud_essd"), "available"),
+					zoneNode("auto", zoneA, plainType, disk.DiskTypeLabel("cloud_auto"), "available"),
+				},
+				objs: []runtime.Object{
+					wffcClass("essd-auto", map[string]string{"type": "cloud_essd,cloud_auto"}),
+					sized(makeClaim("data", "essd-auto", v1.ReadWriteOnce), "10Gi"),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"essd-only": unresolvable(ErrReasonDiskType, "cloud_auto", "essd-auto")},
+		},
+		{
+			name: "a claim too small for every type of its class",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+				sized(makeClaim("data", "essd", v1.ReadWriteOnce), "10Gi"),
+			}},
+			pod:       makePod("p", "", "data"),
+			preFilter: unresolvable(`persistentvolumeclaim "default/data": requests 10GiB, less than the smallest disk of every type storageclass essd tries (cloud_essd: 20GiB)`),
+		},
+		{
 			name: "no type: the driver's default types, cloud_ssd then cloud_efficiency",
 			cluster: cluster{
 				nodes: []*v1.Node{

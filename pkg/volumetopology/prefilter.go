@@ -167,7 +167,10 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim, zoneOf zoneOfNode) (claimRule, 
 	}
 
 	sc := c.Class
-	class := disk.NewClassRule(sc, c.Params, pl.args.ZoneLabelKeys)
+	class, err := disk.ClaimRule(c, pl.args.ZoneLabelKeys)
+	if err != nil {
+		return claimRule{}, &disk.InvalidObjectError{Kind: "persistentvolumeclaim", Name: c.Key, Err: err}
+	}
 	r := claimRule{
 		class:      class,
 		allowedMsg: fmt.Sprintf(ErrReasonAllowedTopologies, sc.Name),

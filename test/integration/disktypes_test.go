@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
@@ -62,4 +64,32 @@ func assertDiskCategory(ctx context.Context, t *testing.T, ns string, p *v1.Pod,
 			t.Errorf("pod %s: disk %s is %+v (found %v), want category %s", p.Name, pv.Spec.CSI.VolumeHandle, d, ok, want)
 		}
 	}
+}
+
+// The driver skips the types whose smallest disk is larger than the claim:
+// a 10GiB claim of a cloud_essd,cloud_auto class gets cloud_auto, so it goes
+// only to nodes that offer cloud_auto, and a pod that may only use nodes
+// without it waits with the plugin's reason.
+func TestTypesTooLargeForTheClaim(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	ns := newNamespace(ctx, t, "small")
+	class := "essd-auto-" + ns
+	small := func(sts *appsv1.StatefulSet) *appsv1.StatefulSet {
+		sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("10Gi")
+		return sts
+	}
+	noAuto := small(withClaimTemplate(statefulSet("no-auto", localcluster.SchedulerName, 1), "data", class))
+	noAuto.Spec.Template.Spec.NodeSelector = map[string]string{v1.LabelInstanceTypeStable: localcluster.InstanceTypePlainLarge}
+	apply(ctx, t, ns,
+		wffcClass(class, map[string]string{disk.ParamType: disk.CategoryESSD + "," + disk.CategoryESSDAuto}),
+		small(withClaimTemplate(statefulSet("anywhere", localcluster.SchedulerName, 4), "data", class)),
+		noAuto)
+
+	c := waitPods(ctx, t, ns, "app=anywhere", 4, 0, 60*time.Second)
+	for _, p := range c.running {
+		assertDiskCategory(ctx, t, ns, &p, disk.CategoryESSDAuto)
+	}
+	waitPendingWith(ctx, t, ns, "app=no-auto", 1, fmt.Sprintf(volumetopology.ErrReasonDiskType, disk.CategoryESSDAuto, class))
+	checkRules(ctx, t, ns)
 }

@@ -494,13 +494,16 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 		if c == nil {
 			return "the pod has no unbound claim of storageclass " + class, ""
 		}
-		if !slices.Equal(c.Params.Types, types) {
-			return fmt.Sprintf("storageclass %s has types %v", class, c.Params.Types), ""
+		rule, err := disk.ClaimRule(c, w.args.ZoneLabelKeys)
+		if err != nil {
+			return fmt.Sprintf("claim %s has no disk type for its size: %v", c.Key, err), ""
+		}
+		if !slices.Equal(rule.Types, types) {
+			return fmt.Sprintf("storageclass %s tries types %v for claim %s", class, rule.Types, c.Key), ""
 		}
 		if c.Params.DefaultTypes != (kind == "DefaultDiskType") {
 			return fmt.Sprintf("storageclass %s names its types: %v", class, !c.Params.DefaultTypes), ""
 		}
-		rule := disk.NewClassRule(c.Class, c.Params, w.args.ZoneLabelKeys)
 		lacking := w.countNodes(func(_ *v1.Node, f disk.NodeFacts) bool {
 			_, _, ok := rule.Category(&f)
 			return !ok
@@ -515,7 +518,10 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 		if c == nil {
 			return "the pod has no unbound claim of storageclass " + class, ""
 		}
-		rule := disk.NewClassRule(c.Class, c.Params, w.args.ZoneLabelKeys)
+		rule, err := disk.ClaimRule(c, w.args.ZoneLabelKeys)
+		if err != nil {
+			return fmt.Sprintf("claim %s has no disk type for its size: %v", c.Key, err), ""
+		}
 		have := w.countNodes(func(n *v1.Node, f disk.NodeFacts) bool {
 			return rule.Check(&f, disk.NodeView{Name: n.Name, Zone: f.Zone, Region: f.Region, Labels: n.Labels}) == disk.NoZone
 		})

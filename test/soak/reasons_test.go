@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -98,7 +99,8 @@ func reasonState(t *testing.T) *audit.State {
 	pvc.Spec.VolumeName = pv.Name
 	unbound := &v1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "single", Namespace: Namespace},
-		Spec:       v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("zoned"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+		Spec: v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("zoned"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+			Resources: v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}}},
 	}
 	s.Volumes = []v1.PersistentVolume{*pv}
 	s.Claims = []v1.PersistentVolumeClaim{*pvc, *unbound}
@@ -245,7 +247,8 @@ func TestCheckReasonsDefaultTypes(t *testing.T) {
 	})
 	s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "notype", Namespace: Namespace},
-		Spec:       v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("notype"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+		Spec: v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("notype"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+			Resources: v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}}},
 	})
 	defaults := disk.CategorySSD + "," + disk.CategoryEfficiency
 	for _, tc := range []struct {
