@@ -203,7 +203,7 @@ func TestShippedProfileKeepsBatching(t *testing.T) {
 	ctx := context.Background()
 	for name, pod := range pods {
 		pod.Spec.SchedulerName = "volume-topology-scheduler"
-		got, want := ours.SignPod(ctx, pod), theirs.SignPod(ctx, pod)
+		got, want := signPod(ctx, ours, pod), signPod(ctx, theirs, pod)
 		if got == nil {
 			t.Errorf("%s: the shipped profile gives no signature, so opportunistic batching is off", name)
 			continue
