@@ -97,10 +97,10 @@ test-integration: etcd ## Integration suite on a real local control plane (etcd,
 	@echo "== integration tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 15m ./test/integration/...
 
-# The race detector: the unit tests, and the integration suite, whose
-# scheduler replicas (the test binary run as the scheduler command) then run
-# with it too. Not part of make test: a cold -race build of the integration
-# suite alone takes longer than the rest of make test for one minor.
+# The race detector: the unit tests, and the integration suite, whose shared
+# scheduler runs in the test process and so under the detector too (the
+# restart tests' child replicas only log what it finds). Not part of make
+# test: a cold -race build of the integration suite takes minutes.
 .PHONY: test-race
 test-race: etcd ## Unit and integration tests with the race detector on the minor KUBE.
 	@echo "== unit tests with -race, Kubernetes $(K8S_VERSION)"
