@@ -165,8 +165,12 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 					continue
 				}
 				rule, err := disk.ClaimRule(&c, args.ZoneLabelKeys)
-				if err != nil {
-					continue // no node can get its disk: not a placement
+				if err != nil { // no node can get its disk
+					r.Violations = append(r.Violations, Violation{
+						Rule: RuleZone, Zone: f.Zone, Node: node.Name, Pods: []string{podKey},
+						Detail: fmt.Sprintf("claim %s is not bound yet and storageclass %s cannot create a disk for it: it %v", c.Key, c.Class.Name, err),
+					})
+					continue
 				}
 				if v := rule.Check(&f, disk.NodeView{Name: node.Name, Zone: f.Zone, Region: f.Region, Labels: node.Labels}); v != disk.Fits {
 					r.Violations = append(r.Violations, Violation{

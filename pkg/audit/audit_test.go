@@ -201,6 +201,11 @@ func TestCheckUnboundClaims(t *testing.T) {
 		Claims: []v1.PersistentVolumeClaim{
 			claim("zonal-ok", "essd"), claim("zonal", "essd"), claim("regional", "regional"), claim("lower", "lower"),
 			claim("notype", "notype"),
+			func() v1.PersistentVolumeClaim {
+				c := claim("small", "essd")
+				c.Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("10Gi")
+				return c
+			}(),
 		},
 		Pods: []v1.Pod{
 			pod("p-ok", "a1", "zonal-ok"),
@@ -208,6 +213,7 @@ func TestCheckUnboundClaims(t *testing.T) {
 			pod("p-regional", "nozone", "regional"), // a regional disk needs no zone
 			pod("p-lower", "a1", "lower"),           // zoneid, read when zoneId is absent
 			pod("p-notype", "essd-only", "notype"),  // the driver's default types are cloud_ssd, cloud_efficiency
+			pod("p-small", "a1", "small"),           // cloud_essd starts at 20GiB
 		},
 	}
 	var got []string
@@ -216,6 +222,7 @@ func TestCheckUnboundClaims(t *testing.T) {
 	}
 	want := []string{
 		"zone a1 default/p-lower: claim default/lower is not bound yet and storageclass lower cannot create a disk for the pod's node: " + disk.OutsideZoneID.String(),
+		"zone a1 default/p-small: claim default/small is not bound yet and storageclass essd cannot create a disk for it: it requests 10GiB, less than the smallest disk of every type storageclass essd tries (cloud_essd: 20GiB)",
 		"zone essd-only default/p-notype: claim default/notype is not bound yet and storageclass notype cannot create a disk for the pod's node: " + disk.NoOfferedType.String(),
 		"zone nozone default/p-nozone: claim default/zonal is not bound yet and storageclass essd cannot create a disk for the pod's node: " + disk.NoZone.String(),
 	}
