@@ -620,10 +620,10 @@ func TestMultiZoneExample(t *testing.T) {
 	if sc.Parameters["type"] != "cloud_essd,cloud_ssd" {
 		t.Errorf("type = %q, want cloud_essd,cloud_ssd", sc.Parameters["type"])
 	}
-	// The space after the comma is part of the example: values like it occur
-	// in the wild and must be trimmed.
-	if !strings.Contains(sc.Parameters["zoneId"], ", ") {
-		t.Errorf("zoneId %q lost the space after its comma", sc.Parameters["zoneId"])
+	// The driver compares zoneId entries verbatim: the example must not put
+	// spaces around its commas.
+	if sc.Parameters["zoneId"] != "cn-beijing-a,cn-beijing-b" {
+		t.Errorf("zoneId = %q, want cn-beijing-a,cn-beijing-b", sc.Parameters["zoneId"])
 	}
 
 	if sts.Spec.Replicas == nil || *sts.Spec.Replicas != 3 {

@@ -104,7 +104,7 @@ func Read(ctx context.Context, c kubernetes.Interface) (*State, error) {
 // Check applies the rules to a state, with the plugin's args.
 func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	pvcIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{disk.VolumeHandleIndex: disk.IndexByVolumeHandle})
 	scIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	for i := range s.Claims {
 		_ = pvcIdx.Add(&s.Claims[i])
@@ -119,6 +119,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 		PVCs:    corelisters.NewPersistentVolumeClaimLister(pvcIdx),
 		PVs:     corelisters.NewPersistentVolumeLister(pvIdx),
 		Classes: storagelisters.NewStorageClassLister(scIdx),
+		Volumes: disk.IndexedVolumes{Indexer: pvIdx},
 		Drivers: args.Drivers,
 	}
 	classifier := disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)
@@ -156,6 +157,27 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 		node, f := nodes[pod.Spec.NodeName], facts[pod.Spec.NodeName]
 		for _, c := range claims {
 			if !c.Bound() {
+				// A pod given a node before its claim is provisioned (its
+				// nodeName set by hand, or provisioning still running): the
+				// class must be able to create a disk the node can use, as
+				// the plugin's Filter requires.
+				if node == nil {
+					continue
+				}
+				rule, err := disk.ClaimRule(&c, args.ZoneLabelKeys)
+				if err != nil { // no node can get its disk
+					r.Violations = append(r.Violations, Violation{
+						Rule: RuleZone, Zone: f.Zone, Node: node.Name, Pods: []string{podKey},
+						Detail: fmt.Sprintf("claim %s is not bound yet and storageclass %s cannot create a disk for it: it %v", c.Key, c.Class.Name, err),
+					})
+					continue
+				}
+				if v := rule.Check(&f, disk.NodeView{Name: node.Name, Zone: f.Zone, Region: f.Region, Labels: node.Labels}); v != disk.Fits {
+					r.Violations = append(r.Violations, Violation{
+						Rule: RuleZone, Zone: f.Zone, Node: node.Name, Pods: []string{podKey},
+						Detail: fmt.Sprintf("claim %s is not bound yet and storageclass %s cannot create a disk for the pod's node: %s", c.Key, c.Class.Name, v),
+					})
+				}
 				continue
 			}
 			if node != nil {
@@ -190,7 +212,7 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	// the disk detached) must be, since a zonal disk attaches only there.
 	diskZone := map[string]string{}
 	if args.CountVolumeAttachments {
-		shared := sharedVolumes(s, resolver, args.Drivers)
+		shared := sharedVolumes(s, resolver)
 		for i := range s.Volumes {
 			pv := &s.Volumes[i]
 			if _, ok := shared[pv.Name]; !ok {
@@ -249,20 +271,17 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	return r
 }
 
-// sharedVolumes maps the name of each shared-disk PV of our drivers to its
-// volume handle.
-func sharedVolumes(s *State, resolver *disk.Resolver, drivers []string) map[string]string {
+// sharedVolumes maps the name of each PV of our drivers whose disk is shared
+// to its volume handle: every volume of a shared disk, whichever of them says
+// it is shared.
+func sharedVolumes(s *State, resolver *disk.Resolver) map[string]string {
 	out := map[string]string{}
 	for i := range s.Volumes {
 		pv := &s.Volumes[i]
-		if pv.Spec.CSI == nil || !slices.Contains(drivers, pv.Spec.CSI.Driver) {
+		if pv.Spec.CSI == nil || !slices.Contains(resolver.Drivers, pv.Spec.CSI.Driver) {
 			continue
 		}
-		var class *storagev1.StorageClass
-		if pv.Spec.StorageClassName != "" {
-			class, _ = resolver.Classes.Get(pv.Spec.StorageClassName)
-		}
-		if disk.IsSharedVolume(pv, class) {
+		if shared, err := resolver.SharedDisk(pv); err == nil && shared {
 			out[pv.Name] = pv.Spec.CSI.VolumeHandle
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -122,5 +123,110 @@ func TestCheck(t *testing.T) {
 	}
 	if err := Print(&buf, r, "yaml"); err == nil {
 		t.Error("unknown format must be an error")
+	}
+}
+
+// TestCheckSharedPerDisk: a writer claim on a ReadWriteOnce volume of a disk
+// whose readers use a ReadWriteMany volume uses a shared disk, as the plugin
+// sees it: its pod counts as a holder and an attached node, needs NVMe, and
+// the VolumeAttachments of its volume count toward the disk's limit.
+func TestCheckSharedPerDisk(t *testing.T) {
+	args := volumetopology.DefaultArgs()
+	args.MaxNodesPerZone = 2
+	s := &State{Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g6.large"), node("a3", "a", "ecs.g7se.xlarge")}}
+	sharedDisk(s) // claim "data" on pv-1, disk d-1, ReadWriteMany
+	s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "writer"},
+		Spec:       v1.PersistentVolumeClaimSpec{VolumeName: "pv-w", AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+	})
+	writerPV := s.Volumes[0].DeepCopy()
+	writerPV.Name = "pv-w"
+	writerPV.Spec.AccessModes = []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}
+	writerPV.Spec.CSI.VolumeAttributes = nil
+	writerPV.Spec.ClaimRef = &v1.ObjectReference{Namespace: "default", Name: "writer"}
+	s.Volumes = append(s.Volumes, *writerPV)
+	s.Pods = []v1.Pod{
+		pod("reader", "a1", "data"), pod("writer", "a1", "writer"), // two holders on a1
+		pod("writer-2", "a2", "writer"), // not NVMe
+	}
+	s.VolumeAttachments = []storagev1.VolumeAttachment{{
+		ObjectMeta: metav1.ObjectMeta{Name: "va-w"},
+		Spec:       storagev1.VolumeAttachmentSpec{NodeName: "a3", Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: ptr.To("pv-w")}},
+	}}
+	var got []string
+	for _, v := range Check(s, args).Violations {
+		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Nodes, ",")+" "+strings.Join(v.Pods, ","))
+	}
+	want := []string{
+		"attach-limit  a1,a2,a3 ",
+		"holder a1  default/reader,default/writer",
+		"nvme a2  default/writer-2",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckUnboundClaims: a pod on a node before its claim is provisioned
+// (nodeName set by hand) breaks the zone rule when its class cannot create a
+// disk the node can use, as the plugin's Filter would have said.
+func TestCheckUnboundClaims(t *testing.T) {
+	class := func(name string, params map[string]string) storagev1.StorageClass {
+		return storagev1.StorageClass{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, Provisioner: disk.DriverName, Parameters: params,
+			VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		}
+	}
+	claim := func(name, class string) v1.PersistentVolumeClaim {
+		return v1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: v1.PersistentVolumeClaimSpec{
+				StorageClassName: ptr.To(class), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+				Resources: v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}},
+			},
+		}
+	}
+	noZone := node("nozone", "", "ecs.g7se.xlarge")
+	delete(noZone.Labels, disk.LabelDriverZone)
+	essdOnly := node("essd-only", "a", "ecs.g7se.xlarge")
+	essdOnly.Labels[disk.DiskTypeLabel(disk.CategoryESSD)] = disk.DiskTypeAvailable
+	s := &State{
+		Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), noZone, essdOnly},
+		Classes: []storagev1.StorageClass{
+			class("essd", map[string]string{disk.ParamType: disk.CategoryESSD}),
+			class("regional", map[string]string{disk.ParamType: disk.CategoryRegional}),
+			class("lower", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneIDLower: "b"}),
+			class("notype", nil),
+		},
+		Claims: []v1.PersistentVolumeClaim{
+			claim("zonal-ok", "essd"), claim("zonal", "essd"), claim("regional", "regional"), claim("lower", "lower"),
+			claim("notype", "notype"),
+			func() v1.PersistentVolumeClaim {
+				c := claim("small", "essd")
+				c.Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("10Gi")
+				return c
+			}(),
+		},
+		Pods: []v1.Pod{
+			pod("p-ok", "a1", "zonal-ok"),
+			pod("p-nozone", "nozone", "zonal"),
+			pod("p-regional", "nozone", "regional"), // a regional disk needs no zone
+			pod("p-lower", "a1", "lower"),           // zoneid, read when zoneId is absent
+			pod("p-notype", "essd-only", "notype"),  // the driver's default types are cloud_ssd, cloud_efficiency
+			pod("p-small", "a1", "small"),           // cloud_essd starts at 20GiB
+		},
+	}
+	var got []string
+	for _, v := range Check(s, volumetopology.DefaultArgs()).Violations {
+		got = append(got, v.Rule+" "+v.Node+" "+strings.Join(v.Pods, ",")+": "+v.Detail)
+	}
+	want := []string{
+		"zone a1 default/p-lower: claim default/lower is not bound yet and storageclass lower cannot create a disk for the pod's node: " + disk.OutsideZoneID.String(),
+		"zone a1 default/p-small: claim default/small is not bound yet and storageclass essd cannot create a disk for it: it requests 10GiB, less than the smallest disk of every type storageclass essd tries (cloud_essd: 20GiB)",
+		"zone essd-only default/p-notype: claim default/notype is not bound yet and storageclass notype cannot create a disk for the pod's node: " + disk.NoOfferedType.String(),
+		"zone nozone default/p-nozone: claim default/zonal is not bound yet and storageclass essd cannot create a disk for the pod's node: " + disk.NoZone.String(),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-helpers/storage/ephemeral"
 	storagehelpers "k8s.io/component-helpers/storage/volume"
 )
@@ -30,7 +31,9 @@ type Claim struct {
 	Class *storagev1.StorageClass
 	// Params are the class's parsed parameters (zero for a static PV).
 	Params Parameters
-	// MultiAttach is true for a shared disk.
+	// MultiAttach is true for a shared disk. It is a property of the disk,
+	// not of this claim alone: a bound claim is shared when any volume of
+	// its disk is (see Resolver.SharedDisk).
 	MultiAttach bool
 	// DiskID is the disk's identity, its CSI volume handle; "" while unbound.
 	DiskID string
@@ -92,8 +95,54 @@ type Resolver struct {
 	PVCs    corelisters.PersistentVolumeClaimLister
 	PVs     corelisters.PersistentVolumeLister
 	Classes storagelisters.StorageClassLister
+	// Volumes finds every volume of a disk; nil means a disk has no other
+	// volume than the one a claim is bound to.
+	Volumes DiskVolumeLister
 	// Drivers are the CSI drivers whose disks are ours.
 	Drivers []string
+}
+
+// DiskVolumeLister lists the PersistentVolumes of one disk: every volume of
+// the driver with the volume handle. Two static volumes can name one disk.
+type DiskVolumeLister interface {
+	DiskVolumes(driver, handle string) ([]*v1.PersistentVolume, error)
+}
+
+// VolumeHandleIndex is the name of an informer index of PersistentVolumes by
+// CSI driver and volume handle (IndexByVolumeHandle). The name is prefixed so
+// it never collides with another component's index.
+const VolumeHandleIndex = "volume-topology.scheduling.io/volumeHandle"
+
+// VolumeHandleKey is the VolumeHandleIndex key of a disk.
+func VolumeHandleKey(driver, handle string) string { return driver + "/" + handle }
+
+// IndexByVolumeHandle indexes CSI PersistentVolumes by driver and volume
+// handle (VolumeHandleKey).
+func IndexByVolumeHandle(obj any) ([]string, error) {
+	pv, ok := obj.(*v1.PersistentVolume)
+	if !ok || pv.Spec.CSI == nil {
+		return nil, nil
+	}
+	return []string{VolumeHandleKey(pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle)}, nil
+}
+
+// IndexedVolumes lists a disk's volumes from an indexer that has
+// VolumeHandleIndex.
+type IndexedVolumes struct{ Indexer cache.Indexer }
+
+// DiskVolumes implements DiskVolumeLister.
+func (x IndexedVolumes) DiskVolumes(driver, handle string) ([]*v1.PersistentVolume, error) {
+	objs, err := x.Indexer.ByIndex(VolumeHandleIndex, VolumeHandleKey(driver, handle))
+	if err != nil {
+		return nil, err
+	}
+	pvs := make([]*v1.PersistentVolume, 0, len(objs))
+	for _, o := range objs {
+		if pv, ok := o.(*v1.PersistentVolume); ok {
+			pvs = append(pvs, pv)
+		}
+	}
+	return pvs, nil
 }
 
 // ClaimNames returns the names of the claims a pod's volumes use, in volume
@@ -185,6 +234,11 @@ func (r *Resolver) Classify(pvc *v1.PersistentVolumeClaim) (Claim, bool, error) 
 			}
 		}
 		c.MultiAttach = IsSharedVolume(pv, c.Class) || sharedAccess(pvc.Spec.AccessModes)
+		if !c.MultiAttach {
+			if c.MultiAttach, err = r.SharedDisk(pv); err != nil {
+				return c, false, err
+			}
+		}
 		return c, true, nil
 	}
 
@@ -215,9 +269,44 @@ func (r *Resolver) Classify(pvc *v1.PersistentVolumeClaim) (Claim, bool, error) 
 	return c, true, nil
 }
 
-// IsSharedVolume tells whether a PV of our driver is a shared (multi-attach)
-// disk: its CSI attributes or its class say multiAttach, or its access modes
-// ask for more than one node. class may be nil.
+// SharedDisk tells whether the disk of a volume is shared (multi-attach):
+// whether any volume with its driver and handle, or a claim bound to one of
+// them, is (IsSharedVolume, or ReadWriteMany/ReadOnlyMany access). A writer
+// claim on a ReadWriteOnce volume and reader claims on a ReadWriteMany volume
+// of one disk all use one shared disk: all count toward its attach limit and
+// its holders, and all need NVMe-capable nodes.
+func (r *Resolver) SharedDisk(pv *v1.PersistentVolume) (bool, error) {
+	vols := []*v1.PersistentVolume{pv}
+	if r.Volumes != nil && pv.Spec.CSI != nil {
+		all, err := r.Volumes.DiskVolumes(pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle)
+		if err != nil {
+			return false, fmt.Errorf("listing the volumes of disk %s: %w", pv.Spec.CSI.VolumeHandle, err)
+		}
+		if len(all) > 0 {
+			vols = all
+		}
+	}
+	for _, vol := range vols {
+		var class *storagev1.StorageClass
+		if name := vol.Spec.StorageClassName; name != "" && r.Classes != nil {
+			class, _ = r.Classes.Get(name)
+		}
+		if IsSharedVolume(vol, class) {
+			return true, nil
+		}
+		if ref := vol.Spec.ClaimRef; ref != nil && r.PVCs != nil {
+			if pvc, err := r.PVCs.PersistentVolumeClaims(ref.Namespace).Get(ref.Name); err == nil && pvc.Spec.VolumeName == vol.Name && sharedAccess(pvc.Spec.AccessModes) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// IsSharedVolume tells whether one PV of our driver says its disk is shared
+// (multi-attach): its CSI attributes or its class say multiAttach, or its
+// access modes ask for more than one node. class may be nil. Whether the disk
+// is shared depends on all its volumes: see Resolver.SharedDisk.
 func IsSharedVolume(pv *v1.PersistentVolume, class *storagev1.StorageClass) bool {
 	if pv.Spec.CSI != nil {
 		if on, _ := ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[ParamMultiAttach]); on {

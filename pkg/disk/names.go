@@ -34,8 +34,11 @@ const (
 
 // StorageClass parameters the driver reads.
 const (
-	ParamType        = "type"
-	ParamZoneID      = "zoneId"
+	ParamType   = "type"
+	ParamZoneID = "zoneId"
+	// ParamZoneIDLower is read when ParamZoneID is absent; when both are
+	// set, zoneId wins.
+	ParamZoneIDLower = "zoneid"
 	ParamMultiAttach = "multiAttach"
 )
 

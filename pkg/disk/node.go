@@ -62,19 +62,20 @@ func DiskTypeLabel(category string) string {
 	return LabelDiskTypePrefix + category
 }
 
-// DiskTypesOf reads the node's disk-type labels: the known categories marked
-// available, and whether the driver has described the node at all (a node it
-// has not described yet must not be rejected for that alone).
+// DiskTypesOf reads the node's disk-type labels: the known categories the
+// node offers, and whether the driver has described the node at all (a node
+// it has not described yet must not be rejected for that alone). Like the
+// driver (getSupportedDiskTypes), it reads the label keys: a category is
+// offered when its label is present, whatever the value (the driver writes
+// "available").
 func DiskTypesOf(labels map[string]string) (available CategorySet, described bool) {
-	for k, v := range labels {
+	for k := range labels {
 		category, ok := strings.CutPrefix(k, LabelDiskTypePrefix)
 		if !ok {
 			continue
 		}
 		described = true
-		if v == DiskTypeAvailable {
-			available |= CategoryBit(category)
-		}
+		available |= CategoryBit(category)
 	}
 	return available, described
 }

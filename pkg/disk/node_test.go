@@ -96,3 +96,18 @@ func TestCategorySetNames(t *testing.T) {
 		t.Errorf("empty set Names() = %v", got)
 	}
 }
+
+// TestDiskTypesOf: like the driver, a category is offered when its label is
+// present, whatever the value; unknown categories are ignored.
+func TestDiskTypesOf(t *testing.T) {
+	got, described := DiskTypesOf(map[string]string{
+		DiskTypeLabel(CategoryESSD):     DiskTypeAvailable,
+		DiskTypeLabel(CategorySSD):      "",
+		DiskTypeLabel(CategoryESSDAuto): "false",
+		DiskTypeLabel("cloud_magic"):    DiskTypeAvailable,
+	})
+	want := CategoryBit(CategoryESSD) | CategoryBit(CategorySSD) | CategoryBit(CategoryESSDAuto)
+	if got != want || !described {
+		t.Errorf("DiskTypesOf = %b, %v; want %b, true", got, described, want)
+	}
+}

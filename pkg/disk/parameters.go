@@ -8,32 +8,36 @@ import (
 
 // Disk categories the driver knows (StorageClass parameter "type").
 const (
-	CategoryCloud           = "cloud"
-	CategoryEfficiency      = "cloud_efficiency"
-	CategorySSD             = "cloud_ssd"
-	CategoryESSD            = "cloud_essd"
-	CategoryESSDAuto        = "cloud_auto"
-	CategoryESSDEntry       = "cloud_essd_entry"
-	CategoryESSDXC0         = "cloud_essd_xc0"
-	CategoryESSDXC1         = "cloud_essd_xc1"
-	CategoryRegional        = "cloud_regional_disk_auto"
-	CategoryPPerf           = "cloud_pperf"
-	CategorySPerf           = "cloud_sperf"
-	CategorySharedSSD       = "san_ssd"
-	CategorySharedEfficient = "san_efficiency"
-	CategoryEEDStandard     = "elastic_ephemeral_disk_standard"
-	CategoryEEDPremium      = "elastic_ephemeral_disk_premium"
-	// CategoryAvailable is the driver's legacy alias for "whatever is
-	// available"; it constrains neither the zone nor the node's disk types.
-	CategoryAvailable = "available"
+	CategoryCloud       = "cloud"
+	CategoryEfficiency  = "cloud_efficiency"
+	CategorySSD         = "cloud_ssd"
+	CategoryESSD        = "cloud_essd"
+	CategoryESSDAuto    = "cloud_auto"
+	CategoryESSDEntry   = "cloud_essd_entry"
+	CategoryESSDXC0     = "cloud_essd_xc0"
+	CategoryESSDXC1     = "cloud_essd_xc1"
+	CategoryRegional    = "cloud_regional_disk_auto"
+	CategoryPPerf       = "cloud_pperf"
+	CategorySPerf       = "cloud_sperf"
+	CategoryEEDStandard = "elastic_ephemeral_disk_standard"
+	CategoryEEDPremium  = "elastic_ephemeral_disk_premium"
+	// TypeAvailable, as the whole type parameter, means the driver's
+	// default types (DefaultTypes). It is not a category: in a list the
+	// driver refuses it.
+	TypeAvailable = "available"
 )
 
+// knownCategories are the categories the driver accepts (its AllCategories;
+// it dropped the shared-disk categories san_ssd and san_efficiency in 2024).
 var knownCategories = []string{
 	CategoryCloud, CategoryEfficiency, CategorySSD, CategoryESSD, CategoryESSDAuto,
 	CategoryESSDEntry, CategoryESSDXC0, CategoryESSDXC1, CategoryRegional,
-	CategoryPPerf, CategorySPerf, CategorySharedSSD, CategorySharedEfficient,
-	CategoryEEDStandard, CategoryEEDPremium, CategoryAvailable,
+	CategoryPPerf, CategorySPerf, CategoryEEDStandard, CategoryEEDPremium,
 }
+
+// DefaultTypes are the categories the driver tries, in order, for a class
+// without a type parameter or with type "available" (its validateDiskType).
+var DefaultTypes = []string{CategorySSD, CategoryEfficiency}
 
 // CategorySet is a set of known disk categories, one bit each.
 type CategorySet uint32
@@ -59,14 +63,26 @@ func IsRegionalType(category string) bool {
 
 // Parameters are a StorageClass's parameters as the driver reads them.
 type Parameters struct {
-	// Types are the disk categories tried in order; nil when the class does not
-	// say (the driver then picks its default list).
+	// Types are the disk categories the provisioner tries, in order: the
+	// class's, or DefaultTypes when it names none or says "available".
 	Types []string
-	// Zones are the zones the provisioner may create the disk in, spaces
-	// trimmed; nil when the class does not restrict them.
+	// DefaultTypes is true when Types are the driver's default.
+	DefaultTypes bool
+	// Zones are the zones the provisioner may create the disk in, as
+	// written: the driver splits the list on commas and compares each entry
+	// with the node's zone verbatim, so the entry " cn-b" of "cn-a, cn-b"
+	// matches no zone. Nil when the class does not restrict them.
 	Zones []string
+	// ZoneKey is the parameter Zones came from: zoneId, or zoneid when
+	// zoneId is absent (the driver's fallback).
+	ZoneKey string
 	// MultiAttach is true when the class enables multi-attach.
 	MultiAttach bool
+	// PerformanceLevels are the ESSD performance levels the driver tries
+	// for cloud_essd, in order; nil when the class names none.
+	PerformanceLevels []string
+	// SizeAutoAvailable rounds a request under MinimumSizeGiB up to it.
+	SizeAutoAvailable bool
 }
 
 // ParameterError says which StorageClass parameter is malformed and why.
@@ -80,28 +96,48 @@ func (e *ParameterError) Error() string {
 	return fmt.Sprintf("parameter %s=%q: %s", e.Parameter, e.Value, e.Reason)
 }
 
-// ParseParameters reads the parameters the driver cares about. Malformed values
-// are errors: the provisioner would refuse them, so no node can be right.
+// ParseParameters reads the parameters the driver cares about, as the driver
+// reads them (its getZone and validateDiskType): the types from type, the
+// driver's DefaultTypes when it is absent or exactly "available"; the zones
+// from zoneId, or from zoneid when zoneId is absent. Both are comma lists
+// split as the driver splits them, without trimming spaces: the driver
+// refuses " cloud_ssd", and compares " cn-b" with zones verbatim. Malformed
+// values are errors: the provisioner would refuse them, so no node can be
+// right.
 func ParseParameters(params map[string]string) (Parameters, error) {
 	var p Parameters
-	if v, ok := params[ParamType]; ok {
+	if v, ok := params[ParamType]; ok && v != TypeAvailable {
 		types, err := splitList(ParamType, v)
 		if err != nil {
 			return Parameters{}, err
 		}
 		for _, t := range types {
 			if !IsKnownCategory(t) {
-				return Parameters{}, &ParameterError{Parameter: ParamType, Value: v, Reason: fmt.Sprintf("unknown disk category %q", t)}
+				reason := fmt.Sprintf("unknown disk category %q", t)
+				switch {
+				case t == TypeAvailable:
+					reason = `"available" stands only alone, for the driver's default types`
+				case IsKnownCategory(strings.TrimSpace(t)):
+					reason = fmt.Sprintf("disk category %q has spaces around it, which the driver does not trim", t)
+				}
+				return Parameters{}, &ParameterError{Parameter: ParamType, Value: v, Reason: reason}
 			}
 		}
 		p.Types = types
+	} else {
+		p.Types, p.DefaultTypes = slices.Clone(DefaultTypes), true
 	}
-	if v, ok := params[ParamZoneID]; ok {
-		zones, err := splitList(ParamZoneID, v)
+	for _, key := range []string{ParamZoneID, ParamZoneIDLower} {
+		v, ok := params[key]
+		if !ok {
+			continue
+		}
+		zones, err := splitList(key, v)
 		if err != nil {
 			return Parameters{}, err
 		}
-		p.Zones = zones
+		p.Zones, p.ZoneKey = zones, key
+		break
 	}
 	if v, ok := params[ParamMultiAttach]; ok {
 		on, err := ParseMultiAttach(v)
@@ -110,6 +146,14 @@ func ParseParameters(params map[string]string) (Parameters, error) {
 		}
 		p.MultiAttach = on
 	}
+	if v := params[ParamPerformanceLevel]; v != "" {
+		levels, err := parsePerformanceLevels(v)
+		if err != nil {
+			return Parameters{}, err
+		}
+		p.PerformanceLevels = levels
+	}
+	p.SizeAutoAvailable = parseSizeAutoAvailable(params[ParamSizeAutoAvailable])
 	return p, nil
 }
 
@@ -125,14 +169,13 @@ func ParseMultiAttach(v string) (bool, error) {
 	return false, &ParameterError{Parameter: ParamMultiAttach, Value: v, Reason: `want "true", "enabled", "false" or "disabled"`}
 }
 
-// splitList splits a comma list, trimming spaces; an empty list or an empty
-// element is an error.
+// splitList splits a comma list as the driver does, without trimming
+// spaces; an element that is empty or only spaces is an error.
 func splitList(param, v string) ([]string, error) {
 	parts := strings.Split(v, ",")
 	out := make([]string, 0, len(parts))
 	for _, part := range parts {
-		part = strings.TrimSpace(part)
-		if part == "" {
+		if strings.TrimSpace(part) == "" {
 			return nil, &ParameterError{Parameter: param, Value: v, Reason: "empty element in comma list"}
 		}
 		if !slices.Contains(out, part) {
@@ -140,17 +183,4 @@ func splitList(param, v string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// Regional tells whether the disk this class creates on a node will be
-// regional: the first of its types the node offers is a regional category.
-// available reports whether the node offers a category; pass nil when the node
-// does not describe its disk types.
-func (p Parameters) Regional(available func(category string) bool) bool {
-	for _, t := range p.Types {
-		if available == nil || t == CategoryAvailable || available(t) {
-			return IsRegionalType(t)
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	storagev1 "k8s.io/api/storage/v1"
 )
 
 func TestParseParameters(t *testing.T) {
@@ -13,11 +14,37 @@ func TestParseParameters(t *testing.T) {
 		want    Parameters
 		wantErr string
 	}{
-		{name: "nothing set", params: nil, want: Parameters{}},
+		{name: "nothing set: the driver's default types", params: nil, want: Parameters{}},
+		{name: "type available: the driver's default types", params: map[string]string{"type": "available"}, want: Parameters{}},
 		{
-			name:   "zoneId with spaces around commas",
+			name: "available in a list is refused, as by the driver", params: map[string]string{"type": "cloud_essd,available"},
+			wantErr: `parameter type="cloud_essd,available": "available" stands only alone, for the driver's default types`,
+		},
+		{name: "the shared-disk categories the driver dropped", params: map[string]string{"type": "san_ssd"}, wantErr: `parameter type="san_ssd": unknown disk category "san_ssd"`},
+		{
+			name:   "zoneId with spaces around commas: kept, as the driver compares them",
 			params: map[string]string{"zoneId": "cn-a, cn-b ,cn-c"},
-			want:   Parameters{Zones: []string{"cn-a", "cn-b", "cn-c"}},
+			want:   Parameters{Zones: []string{"cn-a", " cn-b ", "cn-c"}, ZoneKey: "zoneId"},
+		},
+		{
+			name: "type with spaces around commas: refused, as by the driver", params: map[string]string{"type": "cloud_essd, cloud_ssd"},
+			wantErr: `parameter type="cloud_essd, cloud_ssd": disk category " cloud_ssd" has spaces around it, which the driver does not trim`,
+		},
+		{
+			name:   "zoneid, the driver's fallback key",
+			params: map[string]string{"zoneid": "cn-b"},
+			want:   Parameters{Zones: []string{"cn-b"}, ZoneKey: "zoneid"},
+		},
+		{
+			name:   "zoneId wins over zoneid",
+			params: map[string]string{"zoneId": "cn-a", "zoneid": "cn-b"},
+			want:   Parameters{Zones: []string{"cn-a"}, ZoneKey: "zoneId"},
+		},
+		{name: "zoneid malformed", params: map[string]string{"zoneid": "cn-a,"}, wantErr: `parameter zoneid="cn-a,": empty element in comma list`},
+		{
+			name:   "zoneid is not read when zoneId is set, even malformed",
+			params: map[string]string{"zoneId": "cn-a", "zoneid": ","},
+			want:   Parameters{Zones: []string{"cn-a"}, ZoneKey: "zoneId"},
 		},
 		{
 			name:   "types in order, duplicates dropped",
@@ -35,6 +62,9 @@ func TestParseParameters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantErr == "" && tt.want.Types == nil {
+				tt.want.Types, tt.want.DefaultTypes = []string{CategorySSD, CategoryEfficiency}, true
+			}
 			got, err := ParseParameters(tt.params)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
@@ -52,16 +82,42 @@ func TestParseParameters(t *testing.T) {
 	}
 }
 
-func TestRegional(t *testing.T) {
-	p := Parameters{Types: []string{CategoryRegional, CategoryESSD}}
-	if !p.Regional(nil) {
-		t.Error("a node that does not describe disk types gets the first type, regional")
+func TestClassRuleCategory(t *testing.T) {
+	classifier := NewNodeClassifier(DefaultZoneLabelKeys, DefaultNVMeInstanceFamilies, LabelNVMeMultiAttach)
+	offers := func(types ...string) NodeFacts {
+		l := map[string]string{}
+		for _, t := range types {
+			l[DiskTypeLabel(t)] = DiskTypeAvailable
+		}
+		return classifier.Describe(l)
 	}
-	onlyESSD := func(c string) bool { return c == CategoryESSD }
-	if p.Regional(onlyESSD) {
-		t.Error("a node offering only cloud_essd gets a zonal disk")
+	rule := func(params map[string]string) ClassRule {
+		p, err := ParseParameters(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewClassRule(&storagev1.StorageClass{}, p, DefaultZoneLabelKeys)
 	}
-	if (Parameters{Types: []string{CategoryESSD}}).Regional(nil) {
-		t.Error("cloud_essd is not regional")
+	tests := []struct {
+		name     string
+		rule     ClassRule
+		node     NodeFacts
+		want     string
+		regional bool
+		ok       bool
+	}{
+		{name: "undescribed node gets the first type", rule: rule(map[string]string{"type": "cloud_regional_disk_auto,cloud_essd"}), node: offers(), want: CategoryRegional, regional: true, ok: true},
+		{name: "the first type the node offers", rule: rule(map[string]string{"type": "cloud_regional_disk_auto,cloud_essd"}), node: offers(CategoryESSD), want: CategoryESSD, ok: true},
+		{name: "no type: the driver's defaults, in order", rule: rule(nil), node: offers(CategoryEfficiency, CategorySSD), want: CategorySSD, ok: true},
+		{name: "no type, ESSD-only node", rule: rule(nil), node: offers(CategoryESSD, CategoryESSDAuto)},
+		{name: "available, efficiency node", rule: rule(map[string]string{"type": "available"}), node: offers(CategoryEfficiency), want: CategoryEfficiency, ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, regional, ok := tt.rule.Category(&tt.node)
+			if got != tt.want || regional != tt.regional || ok != tt.ok {
+				t.Errorf("Category = %q, %v, %v; want %q, %v, %v", got, regional, ok, tt.want, tt.regional, tt.ok)
+			}
+		})
 	}
 }

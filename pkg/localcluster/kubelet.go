@@ -22,8 +22,8 @@ import (
 )
 
 const (
-	podsByNodeIndex     = "localcluster/nodeName"
-	attachmentsByPVNode = "localcluster/persistentVolumeName-nodeName"
+	podsByNodeIndex   = "localcluster/nodeName"
+	attachmentsByNode = "localcluster/attachmentNodeName"
 )
 
 // kubelets plays the kubelet of every node, just enough for controllers and
@@ -31,7 +31,9 @@ const (
 // starts Running and Ready once each of its CSI volumes that needs attaching
 // has an attached VolumeAttachment on that node (as the kubelet waits for
 // it), and a terminating pod on a node is removed (as the kubelet does once
-// its containers stopped). It runs no containers.
+// its containers stopped). It runs no containers. Like Kubernetes, it knows a
+// CSI volume by driver and volume handle: an attachment of the disk to the
+// node serves a pod of any PersistentVolume of that disk.
 type kubelets struct {
 	client      kubernetes.Interface
 	pods        corelisters.PodLister
@@ -56,12 +58,12 @@ func newKubelets(client kubernetes.Interface, factory informers.SharedInformerFa
 		return nil, fmt.Errorf("indexing pods by node: %w", err)
 	}
 	vaInformer := factory.Storage().V1().VolumeAttachments().Informer()
-	if err := vaInformer.AddIndexers(cache.Indexers{attachmentsByPVNode: func(obj any) ([]string, error) {
+	if err := vaInformer.AddIndexers(cache.Indexers{attachmentsByNode: func(obj any) ([]string, error) {
 		va, ok := obj.(*storagev1.VolumeAttachment)
 		if !ok || va.Spec.Source.PersistentVolumeName == nil {
 			return nil, nil
 		}
-		return []string{*va.Spec.Source.PersistentVolumeName + "/" + va.Spec.NodeName}, nil
+		return []string{va.Spec.NodeName}, nil
 	}}); err != nil {
 		return nil, fmt.Errorf("indexing volume attachments: %w", err)
 	}
@@ -221,15 +223,21 @@ func (k *kubelets) volumesNotAttached(pod *v1.Pod) (string, error) {
 		if pv.Spec.CSI == nil || !k.attachRequired(pv.Spec.CSI.Driver) {
 			continue
 		}
-		objs, err := k.attachments.ByIndex(attachmentsByPVNode, pv.Name+"/"+pod.Spec.NodeName)
+		objs, err := k.attachments.ByIndex(attachmentsByNode, pod.Spec.NodeName)
 		if err != nil {
 			return "", err
 		}
 		attached := false
 		for _, o := range objs {
 			va := o.(*storagev1.VolumeAttachment)
-			if va.DeletionTimestamp == nil && va.Status.Attached {
+			if va.DeletionTimestamp != nil || !va.Status.Attached {
+				continue
+			}
+			// The attachment may name another volume of the same disk.
+			if other, err := k.pvs.Get(*va.Spec.Source.PersistentVolumeName); err == nil && other.Spec.CSI != nil &&
+				other.Spec.CSI.Driver == pv.Spec.CSI.Driver && other.Spec.CSI.VolumeHandle == pv.Spec.CSI.VolumeHandle {
 				attached = true
+				break
 			}
 		}
 		if !attached {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,16 +41,28 @@ func AttachmentName(volumeHandle, node string) string {
 // that runs a pod using a driver volume, deleted once the node's last such
 // pod is gone) and external-attacher (attaching the disk in the cloud,
 // reporting it in the VolumeAttachment status, and detaching it while the
-// object is being deleted). Work is keyed by PersistentVolume name.
+// object is being deleted).
+//
+// Work is keyed by disk, as the attach-detach controller keys volumes: by
+// driver and volume handle. Two PersistentVolumes of one disk share its
+// attachment to a node, one VolumeAttachment named after the handle and the
+// node (AttachmentName) that names whichever volume's pod needed it first.
+// While that object is being deleted, a pod of either volume on the node
+// waits: the controller cannot create the attachment again until the old one
+// is gone, and retries until it can (every change of a VolumeAttachment of
+// the disk requeues the disk here).
 type attacher struct {
-	cloud   *Cloud
-	pods    cache.Indexer
-	pvcs    corelisters.PersistentVolumeClaimLister
-	pvs     corelisters.PersistentVolumeLister
-	nodes   corelisters.NodeLister
-	vas     storagelisters.VolumeAttachmentLister
-	vaIndex cache.Indexer
-	queue   workqueue.TypedRateLimitingInterface[string]
+	cloud *Cloud
+	pods  cache.Indexer
+	pvcs  corelisters.PersistentVolumeClaimLister
+	pvs   corelisters.PersistentVolumeLister
+	// resolver reads disk facts (a static disk's multi-attach setting)
+	// as the scheduler does.
+	resolver *disk.Resolver
+	nodes    corelisters.NodeLister
+	vas      storagelisters.VolumeAttachmentLister
+	vaIndex  cache.Indexer
+	queue    workqueue.TypedRateLimitingInterface[string]
 
 	mu sync.Mutex
 	// detachStart is when this attacher started detaching a VolumeAttachment
@@ -82,11 +95,22 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 	}}); err != nil {
 		return nil, fmt.Errorf("simcloud: indexing volume attachments: %w", err)
 	}
+	pvInformer := factory.Core().V1().PersistentVolumes().Informer()
+	if err := pvInformer.AddIndexers(cache.Indexers{disk.VolumeHandleIndex: disk.IndexByVolumeHandle}); err != nil {
+		return nil, fmt.Errorf("simcloud: indexing persistent volumes: %w", err)
+	}
 	a := &attacher{
-		cloud:       c,
-		pods:        podInformer.GetIndexer(),
-		pvcs:        factory.Core().V1().PersistentVolumeClaims().Lister(),
-		pvs:         factory.Core().V1().PersistentVolumes().Lister(),
+		cloud: c,
+		pods:  podInformer.GetIndexer(),
+		pvcs:  factory.Core().V1().PersistentVolumeClaims().Lister(),
+		pvs:   factory.Core().V1().PersistentVolumes().Lister(),
+		resolver: &disk.Resolver{
+			PVCs:    factory.Core().V1().PersistentVolumeClaims().Lister(),
+			PVs:     factory.Core().V1().PersistentVolumes().Lister(),
+			Classes: factory.Storage().V1().StorageClasses().Lister(),
+			Volumes: disk.IndexedVolumes{Indexer: pvInformer.GetIndexer()},
+			Drivers: []string{disk.DriverName},
+		},
 		nodes:       factory.Core().V1().Nodes().Lister(),
 		vaIndex:     vaInformer.GetIndexer(),
 		queue:       newRateLimitedQueue("simcloud-attacher"),
@@ -102,7 +126,7 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 		}
 		for _, name := range disk.ClaimNames(pod) {
 			if pvc, err := a.pvcs.PersistentVolumeClaims(pod.Namespace).Get(name); err == nil && pvc.Spec.VolumeName != "" {
-				a.queue.Add(pvc.Spec.VolumeName)
+				a.enqueueVolume(pvc.Spec.VolumeName)
 			}
 		}
 	}
@@ -116,7 +140,7 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 	if _, err := factory.Core().V1().PersistentVolumeClaims().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) {
 			if pvc, ok := obj.(*v1.PersistentVolumeClaim); ok && pvc.Spec.VolumeName != "" {
-				a.queue.Add(pvc.Spec.VolumeName)
+				a.enqueueVolume(pvc.Spec.VolumeName)
 			}
 		},
 	}); err != nil {
@@ -127,7 +151,7 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 			obj = tomb.Obj
 		}
 		if va, ok := obj.(*storagev1.VolumeAttachment); ok && va.Spec.Attacher == disk.DriverName && va.Spec.Source.PersistentVolumeName != nil {
-			a.queue.Add(*va.Spec.Source.PersistentVolumeName)
+			a.enqueueVolume(*va.Spec.Source.PersistentVolumeName)
 		}
 	}
 	if _, err := vaInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -137,9 +161,14 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := factory.Core().V1().PersistentVolumes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { a.queue.Add(obj.(*v1.PersistentVolume).Name) },
-		UpdateFunc: func(_, obj any) { a.queue.Add(obj.(*v1.PersistentVolume).Name) },
+	pvHandler := func(obj any) {
+		if pv, ok := obj.(*v1.PersistentVolume); ok && pv.Spec.CSI != nil && pv.Spec.CSI.Driver == disk.DriverName {
+			a.queue.Add(diskKey(pv.Spec.CSI.VolumeHandle))
+		}
+	}
+	if _, err := pvInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    pvHandler,
+		UpdateFunc: func(_, obj any) { pvHandler(obj) },
 	}); err != nil {
 		return nil, err
 	}
@@ -155,40 +184,107 @@ func (a *attacher) run(ctx context.Context, workers int) {
 	<-ctx.Done()
 }
 
-// sync brings the VolumeAttachments of one PersistentVolume in line with the
-// pods using it.
-func (a *attacher) sync(ctx context.Context, pvName string) error {
-	pv, err := a.pvs.Get(pvName)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
+// Queue keys: a disk by its volume handle, or a volume that no longer exists
+// (whose VolumeAttachments are left to clean up).
+const (
+	diskKeyPrefix   = "disk/"
+	volumeKeyPrefix = "pv/"
+)
+
+func diskKey(handle string) string { return diskKeyPrefix + handle }
+
+// enqueueVolume queues the disk of a PersistentVolume, or the volume itself
+// when it is gone.
+func (a *attacher) enqueueVolume(name string) { a.enqueueVolumeAfter(name, 0) }
+
+func (a *attacher) enqueueVolumeAfter(name string, after time.Duration) {
+	key := volumeKeyPrefix + name
+	if pv, err := a.pvs.Get(name); err == nil {
+		if pv.Spec.CSI == nil || pv.Spec.CSI.Driver != disk.DriverName {
+			return
+		}
+		key = diskKey(pv.Spec.CSI.VolumeHandle)
 	}
-	if pv != nil && (pv.Spec.CSI == nil || pv.Spec.CSI.Driver != disk.DriverName) {
-		return nil
+	a.queue.AddAfter(key, after)
+}
+
+func (a *attacher) sync(ctx context.Context, key string) error {
+	if handle, ok := strings.CutPrefix(key, diskKeyPrefix); ok {
+		return a.syncDisk(ctx, handle)
 	}
-	desired := a.nodesUsing(pv)
-	objs, err := a.vaIndex.ByIndex(vaByPVIndex, pvName)
+	if name, ok := strings.CutPrefix(key, volumeKeyPrefix); ok {
+		return a.syncGoneVolume(ctx, name)
+	}
+	return nil
+}
+
+// syncDisk brings the VolumeAttachments of one disk in line with the pods
+// using any of its volumes: one per node.
+func (a *attacher) syncDisk(ctx context.Context, handle string) error {
+	pvs, err := a.resolver.Volumes.DiskVolumes(disk.DriverName, handle)
 	if err != nil {
 		return err
 	}
+	slices.SortFunc(pvs, func(x, y *v1.PersistentVolume) int { return strings.Compare(x.Name, y.Name) })
+	// desired maps each node that needs the disk to a volume its pods use there.
+	desired := map[string]*v1.PersistentVolume{}
 	existing := map[string]*storagev1.VolumeAttachment{}
+	byName := map[string]*v1.PersistentVolume{}
+	for _, pv := range pvs {
+		byName[pv.Name] = pv
+		for node := range a.nodesUsing(pv) {
+			if desired[node] == nil {
+				desired[node] = pv
+			}
+		}
+		objs, err := a.vaIndex.ByIndex(vaByPVIndex, pv.Name)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			va := o.(*storagev1.VolumeAttachment)
+			existing[va.Spec.NodeName] = va
+		}
+	}
 	var errs []error
-	for _, o := range objs {
-		va := o.(*storagev1.VolumeAttachment)
-		existing[va.Spec.NodeName] = va
+	for node, va := range existing {
 		switch {
 		case va.DeletionTimestamp != nil:
 			errs = append(errs, a.detach(ctx, va))
-		case !desired.Has(va.Spec.NodeName):
+		case desired[node] == nil:
 			errs = append(errs, a.startDetach(ctx, va))
 		case !va.Status.Attached:
-			errs = append(errs, a.attach(ctx, pv, va))
+			errs = append(errs, a.attach(ctx, byName[*va.Spec.Source.PersistentVolumeName], va))
 		}
 	}
-	for node := range desired {
+	for node, pv := range desired {
 		if existing[node] != nil {
-			continue // a detaching one is recreated once it is gone
+			continue // a detaching one is created again once it is gone
 		}
 		errs = append(errs, a.create(ctx, pv, node))
+	}
+	return errors.Join(errs...)
+}
+
+// syncGoneVolume detaches the VolumeAttachments of a volume that no longer
+// exists; once it exists again its disk is synced instead.
+func (a *attacher) syncGoneVolume(ctx context.Context, name string) error {
+	if _, err := a.pvs.Get(name); err == nil {
+		a.enqueueVolume(name)
+		return nil
+	}
+	objs, err := a.vaIndex.ByIndex(vaByPVIndex, name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range objs {
+		va := o.(*storagev1.VolumeAttachment)
+		if va.DeletionTimestamp != nil {
+			errs = append(errs, a.detach(ctx, va))
+		} else {
+			errs = append(errs, a.startDetach(ctx, va))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -230,6 +326,8 @@ func (a *attacher) create(ctx context.Context, pv *v1.PersistentVolume, node str
 	}
 	_, err := a.cloud.client.StorageV1().VolumeAttachments().Create(ctx, va, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
+		// Not in the cache yet, or still being deleted: either way its
+		// events requeue the disk.
 		return nil
 	}
 	if err != nil {
@@ -247,7 +345,7 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 		return nil // the attach waits for the volume; its creation enqueues it
 	}
 	if d := a.cloud.opts.AttachDelay; d > 0 && time.Since(va.CreationTimestamp.Time) < d {
-		a.queue.AddAfter(pv.Name, d-time.Since(va.CreationTimestamp.Time))
+		a.queue.AddAfter(diskKey(pv.Spec.CSI.VolumeHandle), d-time.Since(va.CreationTimestamp.Time))
 		return nil
 	}
 	node, err := a.nodes.Get(va.Spec.NodeName)
@@ -255,22 +353,22 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 		return fmt.Errorf("node %s: %w", va.Spec.NodeName, err)
 	}
 	zone, _ := disk.ZoneOf(node.Labels, disk.DefaultZoneLabelKeys)
-	err = a.cloud.attach(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), staticDisk(pv))
+	err = a.cloud.attach(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), a.staticDisk(pv))
 	va = va.DeepCopy()
 	var attachErr *AttachError
 	switch {
 	case errors.As(err, &attachErr):
 		msg := fmt.Sprintf("rpc error: code = Internal desc = AttachDisk: failed to attach %s to %s: %v", pv.Spec.CSI.VolumeHandle, node.Name, err)
 		if va.Status.AttachError != nil && va.Status.AttachError.Message == msg {
-			a.queue.AddAfter(pv.Name, a.cloud.opts.RetryInterval)
+			a.queue.AddAfter(diskKey(pv.Spec.CSI.VolumeHandle), a.cloud.opts.RetryInterval)
 			return nil // unchanged; retried later, or when a slot frees
 		}
 		va.Status.Attached = false
 		va.Status.AttachError = &storagev1.VolumeError{Time: metav1.Now(), Message: msg}
 		logger.Info("Attach failed", "pv", pv.Name, "disk", pv.Spec.CSI.VolumeHandle, "node", node.Name, "err", err)
-		a.recordOnPods(pv, node.Name, v1.EventTypeWarning, ReasonFailedAttachVolume,
+		a.recordOnPods(pv.Spec.CSI.VolumeHandle, node.Name, v1.EventTypeWarning, ReasonFailedAttachVolume,
 			fmt.Sprintf("AttachVolume.Attach failed for volume %q : %s", pv.Name, msg))
-		a.queue.AddAfter(pv.Name, a.cloud.opts.RetryInterval)
+		a.queue.AddAfter(diskKey(pv.Spec.CSI.VolumeHandle), a.cloud.opts.RetryInterval)
 	case err != nil:
 		return err
 	default:
@@ -278,7 +376,7 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 		va.Status.AttachError = nil
 		va.Status.AttachmentMetadata = map[string]string{"devicePath": "/dev/disk/by-id/nvme-Alibaba_Cloud_Elastic_Block_Storage_" + pv.Spec.CSI.VolumeHandle[2:]}
 		logger.V(2).Info("Attached disk", "pv", pv.Name, "disk", pv.Spec.CSI.VolumeHandle, "node", node.Name, "zone", zone)
-		a.recordOnPods(pv, node.Name, v1.EventTypeNormal, ReasonSuccessfulAttachVolume,
+		a.recordOnPods(pv.Spec.CSI.VolumeHandle, node.Name, v1.EventTypeNormal, ReasonSuccessfulAttachVolume,
 			fmt.Sprintf("AttachVolume.Attach succeeded for volume %q", pv.Name))
 	}
 	if _, err := a.cloud.client.StorageV1().VolumeAttachments().UpdateStatus(ctx, va, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -287,13 +385,13 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 	return nil
 }
 
-// staticDisk describes, from its PersistentVolume, a disk the cloud has not
+// staticDisk describes, from its PersistentVolumes, a disk the cloud has not
 // provisioned (a static volume): its zone from the volume's topology, its
-// multi-attach setting from the volume attributes or access modes.
-func staticDisk(pv *v1.PersistentVolume) Disk {
+// multi-attach setting from all the volumes of the disk (one of them may be a
+// ReadWriteOnce writer's), read as the scheduler reads it.
+func (a *attacher) staticDisk(pv *v1.PersistentVolume) Disk {
 	d := Disk{Category: pv.Spec.CSI.VolumeAttributes["type"]}
-	multi, _ := disk.ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[disk.ParamMultiAttach])
-	d.MultiAttach = multi || slices.Contains(pv.Spec.AccessModes, v1.ReadWriteMany) || slices.Contains(pv.Spec.AccessModes, v1.ReadOnlyMany)
+	d.MultiAttach, _ = a.resolver.SharedDisk(pv)
 	if topo, err := disk.PVTopology(pv, disk.DefaultZoneLabelKeys); err == nil {
 		if zones, ok := topo.ZoneSet(); ok && len(zones) == 1 {
 			d.Zone = zones[0]
@@ -330,7 +428,7 @@ func (a *attacher) detach(ctx context.Context, va *storagev1.VolumeAttachment) e
 	}
 	a.mu.Unlock()
 	if left := a.cloud.opts.DetachDelay - time.Since(started); left > 0 {
-		a.queue.AddAfter(pvName, left)
+		a.enqueueVolumeAfter(pvName, left)
 		return nil
 	}
 	if pv, err := a.pvs.Get(pvName); err == nil && pv.Spec.CSI != nil {
@@ -350,21 +448,25 @@ func (a *attacher) detach(ctx context.Context, va *storagev1.VolumeAttachment) e
 	// A slot is free: retry attachments that failed.
 	for _, o := range a.vaIndex.List() {
 		if other := o.(*storagev1.VolumeAttachment); other.Status.AttachError != nil && other.Spec.Source.PersistentVolumeName != nil {
-			a.queue.Add(*other.Spec.Source.PersistentVolumeName)
+			a.enqueueVolume(*other.Spec.Source.PersistentVolumeName)
 		}
 	}
 	return nil
 }
 
-// recordOnPods records an attach event on the pods using the volume on node.
-func (a *attacher) recordOnPods(pv *v1.PersistentVolume, node, eventType, reason, msg string) {
-	if pv.Spec.ClaimRef == nil {
-		return
-	}
-	objs, _ := a.pods.ByIndex(podsByClaimIndex, pv.Spec.ClaimRef.Namespace+"/"+pv.Spec.ClaimRef.Name)
-	for _, o := range objs {
-		if pod := o.(*v1.Pod); pod.Spec.NodeName == node {
-			a.cloud.podRecorder.Event(pod, eventType, reason, msg)
+// recordOnPods records an attach event on the pods using the disk on node,
+// through any of its volumes.
+func (a *attacher) recordOnPods(handle, node, eventType, reason, msg string) {
+	pvs, _ := a.resolver.Volumes.DiskVolumes(disk.DriverName, handle)
+	for _, pv := range pvs {
+		if pv.Spec.ClaimRef == nil {
+			continue
+		}
+		objs, _ := a.pods.ByIndex(podsByClaimIndex, pv.Spec.ClaimRef.Namespace+"/"+pv.Spec.ClaimRef.Name)
+		for _, o := range objs {
+			if pod := o.(*v1.Pod); pod.Spec.NodeName == node {
+				a.cloud.podRecorder.Event(pod, eventType, reason, msg)
+			}
 		}
 	}
 }

@@ -27,8 +27,9 @@ import (
 
 const pvByClaimUIDIndex = "simcloud/claimUID"
 
-// defaultTypes are the categories the driver tries when a class names none.
-var defaultTypes = []string{disk.CategorySSD, disk.CategoryEfficiency}
+// nodeFacts reads node labels as the plugin does (the categories a node
+// offers).
+var nodeFacts = disk.NewNodeClassifier(disk.DefaultZoneLabelKeys, disk.DefaultNVMeInstanceFamilies, disk.LabelNVMeMultiAttach)
 
 // provisioner plays external-provisioner with the disk driver behind it. It
 // takes a claim once the PersistentVolume controller has handed it over (the
@@ -218,21 +219,19 @@ func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeCla
 		}
 	}
 
-	types := params.Types
-	if types == nil {
-		types = defaultTypes
+	// The driver tries the types in order (its defaults when the class
+	// names none) and skips those the selected node does not offer.
+	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
+	rule, err := disk.NewClassRule(class, params, disk.DefaultZoneLabelKeys).ForRequest(req.Value())
+	if err != nil {
+		return nil, permanentError{fmt.Errorf("all attempts failed: %w", err)}
 	}
-	category := types[0]
-	if node != nil && disk.DescribesDiskTypes(node.Labels) {
-		category = ""
-		for _, t := range types {
-			if t == disk.CategoryAvailable || node.Labels[disk.DiskTypeLabel(t)] == disk.DiskTypeAvailable {
-				category = t
-				break
-			}
-		}
-		if category == "" {
-			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(types, ","), node.Name)}
+	category := rule.Types[0]
+	if node != nil {
+		f := nodeFacts.Describe(node.Labels)
+		var ok bool
+		if category, _, ok = rule.Category(&f); !ok {
+			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(rule.Types, ","), node.Name)}
 		}
 	}
 	region := ""
@@ -251,8 +250,7 @@ func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeCla
 		return nil, permanentError{errors.New("regional disk needs the node's region (topology.kubernetes.io/region)")}
 	}
 
-	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
-	d.SizeGiB = (req.Value() + (1<<30 - 1)) >> 30
+	d.SizeGiB = params.RequestGiB(req.Value())
 	if d.SizeGiB < 1 {
 		d.SizeGiB = 1
 	}
@@ -322,7 +320,7 @@ func (p *provisioner) pickZone(pvc *v1.PersistentVolumeClaim, class *storagev1.S
 	if node != nil {
 		msg := "no zone info found in accessibility requirements"
 		if len(requisite) > 0 {
-			msg = fmt.Sprintf("conflicting zone, parameters specified: %s, accessibility requires: %v", class.Parameters[disk.ParamZoneID], requisite)
+			msg = fmt.Sprintf("conflicting zone, parameters specified: %s, accessibility requires: %v", class.Parameters[params.ZoneKey], requisite)
 		}
 		p.cloud.recorder.Event(pvc, v1.EventTypeWarning, ReasonConflictingZone, msg)
 	}

@@ -126,7 +126,7 @@ func zoneTerm(key, value string) []v1.NodeSelectorTerm {
 func TestProvisionSharedDiskInTheNodesZone(t *testing.T) {
 	node, csiNode := testNode("n1", "cn-beijing-b", disk.CategoryESSD)
 	client, ctx, _ := startFakeCloud(t, node, csiNode,
-		testClass("shared", map[string]string{disk.ParamType: "cloud_ssd,cloud_essd", disk.ParamMultiAttach: "true", disk.ParamZoneID: "cn-beijing-a, cn-beijing-b"}),
+		testClass("shared", map[string]string{disk.ParamType: "cloud_ssd,cloud_essd", disk.ParamMultiAttach: "true", disk.ParamZoneID: "cn-beijing-a,cn-beijing-b"}),
 		handedOverClaim("data", "shared", "n1", v1.PersistentVolumeBlock, v1.ReadWriteMany))
 	pv := waitForPV(ctx, t, client, "data")
 
@@ -168,6 +168,72 @@ func TestProvisionConflictingZone(t *testing.T) {
 	})
 	if err != nil {
 		t.Errorf("no %s event on the claim; events: %v", ReasonConflictingZone, eventReasons(ctx, t, client, "data"))
+	}
+}
+
+// The driver compares zoneId entries with the node's zone verbatim: the
+// entry " cn-beijing-b" does not match zone cn-beijing-b.
+func TestProvisionConflictingZoneSpaces(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-b", disk.CategoryESSD)
+	client, ctx, _ := startFakeCloud(t, node, csiNode,
+		testClass("zoned", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: "cn-beijing-a, cn-beijing-b"}),
+		handedOverClaim("data", "zoned", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
+	pv := waitForPV(ctx, t, client, "data")
+	if diff := cmp.Diff(zoneTerm(disk.LabelDriverZone, "cn-beijing-a"), pv.Spec.NodeAffinity.Required.NodeSelectorTerms); diff != "" {
+		t.Errorf("node affinity (-want +got):\n%s", diff)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return slices.Contains(eventReasons(ctx, t, client, "data"), ReasonConflictingZone), nil
+	})
+	if err != nil {
+		t.Errorf("no %s event on the claim; events: %v", ReasonConflictingZone, eventReasons(ctx, t, client, "data"))
+	}
+}
+
+// The driver reads zoneid when zoneId is absent.
+func TestProvisionConflictingZoneLowercaseKey(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-c", disk.CategoryESSD)
+	client, ctx, _ := startFakeCloud(t, node, csiNode,
+		testClass("zoned", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneIDLower: "cn-beijing-b"}),
+		handedOverClaim("data", "zoned", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
+	pv := waitForPV(ctx, t, client, "data")
+	if diff := cmp.Diff(zoneTerm(disk.LabelDriverZone, "cn-beijing-b"), pv.Spec.NodeAffinity.Required.NodeSelectorTerms); diff != "" {
+		t.Errorf("node affinity (-want +got):\n%s", diff)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return slices.Contains(eventReasons(ctx, t, client, "data"), ReasonConflictingZone), nil
+	})
+	if err != nil {
+		t.Errorf("no %s event on the claim; events: %v", ReasonConflictingZone, eventReasons(ctx, t, client, "data"))
+	}
+}
+
+// A class without a type, or with type "available", gets the driver's
+// default types: cloud_ssd, then cloud_efficiency.
+func TestProvisionDefaultTypes(t *testing.T) {
+	n1, csi1 := testNode("n1", "cn-beijing-a", disk.CategoryEfficiency)
+	n2, csi2 := testNode("n2", "cn-beijing-a", disk.CategoryEfficiency, disk.CategorySSD)
+	client, ctx, _ := startFakeCloud(t, n1, csi1, n2, csi2,
+		testClass("notype", nil),
+		testClass("available", map[string]string{disk.ParamType: "available"}),
+		handedOverClaim("efficiency", "notype", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce),
+		handedOverClaim("ssd", "available", "n2", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce))
+	for claim, want := range map[string]string{"efficiency": disk.CategoryEfficiency, "ssd": disk.CategorySSD} {
+		if got := waitForPV(ctx, t, client, claim).Spec.CSI.VolumeAttributes["type"]; got != want {
+			t.Errorf("claim %s: disk of type %q, want %q", claim, got, want)
+		}
+	}
+}
+
+// The driver skips the types whose smallest disk is larger than the claim.
+func TestProvisionSkipsTypesTooLarge(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-a", disk.CategoryESSD, disk.CategoryESSDAuto)
+	small := handedOverClaim("small", "essd-auto", "n1", v1.PersistentVolumeFilesystem, v1.ReadWriteOnce)
+	small.Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("10Gi")
+	client, ctx, _ := startFakeCloud(t, node, csiNode,
+		testClass("essd-auto", map[string]string{disk.ParamType: "cloud_essd,cloud_auto"}), small)
+	if got := waitForPV(ctx, t, client, "small").Spec.CSI.VolumeAttributes["type"]; got != disk.CategoryESSDAuto {
+		t.Errorf("10GiB claim got a disk of type %q, want %s (cloud_essd starts at 20GiB)", got, disk.CategoryESSDAuto)
 	}
 }
 

@@ -22,7 +22,7 @@ func benchCluster(b *testing.B) (*VolumeTopology, []fwk.NodeInfo) {
 		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
 		boundTo(sharedClaim("data", "shared"), "pv-1"),
 		diskPV("pv-1", "d-1", "data", true, disk.LabelDriverZone, zoneA),
-		wffcClass("zoned", map[string]string{"type": "cloud_essd,cloud_ssd", "zoneId": "cn-a, cn-b"}),
+		wffcClass("zoned", map[string]string{"type": "cloud_essd,cloud_ssd", "zoneId": "cn-a,cn-b"}),
 		makeClaim("zoned", "zoned", v1.ReadWriteOnce),
 	}}
 	zones := []string{zoneA, zoneB, zoneC}

@@ -58,8 +58,10 @@ func (pl *VolumeTopology) isSchedulableAfterNodeChange(logger klog.Logger, pod *
 		// not rejected by this plugin.
 		return fwk.QueueSkip, nil
 	}
+	// Hints run on informer goroutines while the scheduling loop rewrites
+	// its snapshot: the selected node's zone comes from the node index.
 	for i := range claims {
-		r, err := pl.ruleFor(&claims[i])
+		r, err := pl.ruleFor(&claims[i], pl.nodes.zoneOf)
 		if err != nil {
 			return fwk.QueueSkip, nil
 		}

@@ -1,6 +1,8 @@
 package volumetopology
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -207,4 +209,67 @@ func TestEventsToRegister(t *testing.T) {
 			t.Errorf("%s: actions %v, want %v", r, got[r], a)
 		}
 	}
+}
+
+// selectedClaimCluster: pod "p" has claim "data" of a class without zone
+// constraints, selected for node b1 (zone B) by an earlier cycle.
+func selectedClaimCluster() cluster {
+	return cluster{
+		nodes: []*v1.Node{zoneNode("b1", zoneB, plainType)},
+		objs: []runtime.Object{
+			wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+			selected(makeClaim("data", "essd", v1.ReadWriteOnce), "b1"),
+		},
+	}
+}
+
+// TestNodeHintSelectedNodeFromIndex: the node hint reads the zone of a
+// claim's selected node from the node index, not from the scheduler's
+// snapshot, which only the scheduling loop may read. A selected node the
+// informers know but the last snapshot does not still pins the claim.
+func TestNodeHintSelectedNodeFromIndex(t *testing.T) {
+	c := selectedClaimCluster()
+	c.nodes = nil // the snapshot has no node yet
+	pl, _ := c.setup(t, nil)
+	pl.nodes.update(zoneNode("b1", zoneB, plainType)) // the informer's event
+	checkHint(t, pl.isSchedulableAfterNodeChange, makePod("p", "", "data"), nil, zoneNode("a9", zoneA, plainType), fwk.QueueSkip)
+	checkHint(t, pl.isSchedulableAfterNodeChange, makePod("p", "", "data"), nil, zoneNode("b9", zoneB, plainType), fwk.Queue)
+}
+
+// TestNodeHintWhileTheSnapshotChanges runs the node hint while the
+// scheduling loop updates its snapshot, as informer goroutines do; with
+// -race it fails if the hint reads the snapshot.
+func TestNodeHintWhileTheSnapshotChanges(t *testing.T) {
+	c := selectedClaimCluster()
+	pl, snap := c.setup(t, nil)
+	logger, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	schedCache := newSchedulerCache(ctx)
+	for _, n := range c.nodes {
+		schedCache.AddNode(logger, n)
+	}
+	extra := zoneNode("x1", zoneC, plainType)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			if i%2 == 0 {
+				schedCache.AddNode(logger, extra)
+			} else if err := schedCache.RemoveNode(logger, extra); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := schedCache.UpdateSnapshot(logger, snap); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	pod := makePod("p", "", "data")
+	for i := 0; i < 200; i++ {
+		checkHint(t, pl.isSchedulableAfterNodeChange, pod, nil, zoneNode(fmt.Sprintf("a%d", i), zoneA, plainType), fwk.QueueSkip)
+	}
+	cancel()
+	<-done
 }

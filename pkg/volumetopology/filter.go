@@ -3,7 +3,6 @@ package volumetopology
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
@@ -132,22 +131,18 @@ func (r *claimRule) reject(node *v1.Node, f *disk.NodeFacts) string {
 	if r.pinZone != "" && f.Zone != r.pinZone {
 		return r.pinMsg
 	}
-	if !r.allowed.IsZero() && !r.allowed.Admits(view) {
+	switch r.class.Check(f, view) {
+	case disk.Fits:
+		return ""
+	case disk.ZoneLabelsConflict:
+		return ErrReasonZoneConflict
+	case disk.OutsideAllowedTopologies:
 		return r.allowedMsg
-	}
-	// The provisioner tries the types in order; the first one the node offers
-	// is the disk it gets. A node that does not describe its types is not
-	// rejected for that.
-	regional := len(r.typeRegional) > 0 && r.typeRegional[0]
-	if f.DescribesDiskTypes && len(r.typeBits) > 0 {
-		i := slices.IndexFunc(r.typeBits, func(b disk.CategorySet) bool { return b == 0 || f.DiskTypes&b != 0 })
-		if i < 0 {
-			return r.typeMsg
-		}
-		regional = r.typeRegional[i]
-	}
-	if !regional && r.zoneIDs != nil && !slices.Contains(r.zoneIDs, f.Zone) {
+	case disk.NoOfferedType:
+		return r.typeMsg
+	case disk.NoZone:
+		return r.noZoneMsg
+	default: // disk.OutsideZoneID
 		return r.zoneIDMsg
 	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package volumetopology
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -23,7 +24,7 @@ func TestZoneRules(t *testing.T) {
 		zoneNode("b1", zoneB, plainType),
 		zoneNode("c1", zoneC, plainType),
 	}
-	essdZoned := wffcClass("zoned", map[string]string{"type": "cloud_essd", "zoneId": "cn-a, cn-b"})
+	essdZoned := wffcClass("zoned", map[string]string{"type": "cloud_essd", "zoneId": "cn-a,cn-b"})
 	tests := []struct {
 		name      string
 		cluster   cluster
@@ -32,13 +33,51 @@ func TestZoneRules(t *testing.T) {
 		want      map[string]*fwk.Status
 	}{
 		{
-			name: "zoneId with spaces: only its zones",
+			name: "zoneId: only its zones",
 			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
 				essdZoned, makeClaim("data", "zoned", v1.ReadWriteOnce),
 			}},
 			pod: makePod("p", "", "data"),
 			want: map[string]*fwk.Status{
 				"c1": unresolvable(ErrReasonClassZone, "cn-a,cn-b", "zoned"),
+			},
+		},
+		{
+			// The driver does not trim the entries: " cn-b" matches no zone,
+			// and a pod in cn-b would get its disk in cn-a (ConflictingZone).
+			name: "zoneId with spaces after commas: the padded entries match no zone",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("spaced", map[string]string{"type": "cloud_essd", "zoneId": "cn-a, cn-b"}),
+				makeClaim("data", "spaced", v1.ReadWriteOnce),
+			}},
+			pod: makePod("p", "", "data"),
+			want: map[string]*fwk.Status{
+				"b1": unresolvable(ErrReasonClassZone, "cn-a, cn-b", "spaced"),
+				"c1": unresolvable(ErrReasonClassZone, "cn-a, cn-b", "spaced"),
+			},
+		},
+		{
+			name: "zoneid, the driver's fallback key, restricts the zones too",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("lower", map[string]string{"type": "cloud_essd", "zoneid": zoneB}),
+				makeClaim("data", "lower", v1.ReadWriteOnce),
+			}},
+			pod: makePod("p", "", "data"),
+			want: map[string]*fwk.Status{
+				"a1": unresolvable(ErrReasonClassZone, zoneB, "lower"),
+				"c1": unresolvable(ErrReasonClassZone, zoneB, "lower"),
+			},
+		},
+		{
+			name: "zoneId and zoneid both set: zoneId wins, as in the driver",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("both", map[string]string{"type": "cloud_essd", "zoneId": zoneA, "zoneid": zoneC}),
+				makeClaim("data", "both", v1.ReadWriteOnce),
+			}},
+			pod: makePod("p", "", "data"),
+			want: map[string]*fwk.Status{
+				"b1": unresolvable(ErrReasonClassZone, zoneA, "both"),
+				"c1": unresolvable(ErrReasonClassZone, zoneA, "both"),
 			},
 		},
 		{
@@ -101,6 +140,89 @@ func TestZoneRules(t *testing.T) {
 			},
 			pod:  makePod("p", "", "data"),
 			want: map[string]*fwk.Status{"ssd-only": unresolvable(ErrReasonDiskType, "cloud_essd,cloud_auto", "essd")},
+		},
+		{
+			// The driver reads which categories a node offers from the label
+			// keys, whatever their values.
+			name: "a disk-type label offers its category whatever its value",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-true", zoneA, plainType, disk.DiskTypeLabel("cloud_essd"), "true", disk.DiskTypeLabel("cloud_ssd"), "available"),
+					zoneNode("ssd-only", zoneA, plainType, disk.DiskTypeLabel("cloud_ssd"), "available"),
+				},
+				objs: []runtime.Object{
+					wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+					makeClaim("data", "essd", v1.ReadWriteOnce),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"ssd-only": unresolvable(ErrReasonDiskType, "cloud_essd", "essd")},
+		},
+		{
+			// The driver skips a type whose smallest disk is larger than the
+			// claim: a 10GiB claim gets no cloud_essd (20GiB at least).
+			name: "a type too large for the claim does not count",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-only", zoneA, plainType, disk.DiskTypeLabel("cloud_essd"), "available"),
+					zoneNode("auto", zoneA, plainType, disk.DiskTypeLabel("cloud_auto"), "available"),
+				},
+				objs: []runtime.Object{
+					wffcClass("essd-auto", map[string]string{"type": "cloud_essd,cloud_auto"}),
+					sized(makeClaim("data", "essd-auto", v1.ReadWriteOnce), "10Gi"),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"essd-only": unresolvable(ErrReasonDiskType, "cloud_auto", "essd-auto")},
+		},
+		{
+			name: "a claim too small for every type of its class",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+				sized(makeClaim("data", "essd", v1.ReadWriteOnce), "10Gi"),
+			}},
+			pod:       makePod("p", "", "data"),
+			preFilter: unresolvable(`persistentvolumeclaim "default/data": requests 10GiB, less than the smallest disk of every type storageclass essd tries (cloud_essd: 20GiB)`),
+		},
+		{
+			name: "no type: the driver's default types, cloud_ssd then cloud_efficiency",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-only", zoneA, nvmeType, disk.DiskTypeLabel("cloud_essd"), "available", disk.DiskTypeLabel("cloud_auto"), "available"),
+					zoneNode("efficiency", zoneA, plainType, disk.DiskTypeLabel("cloud_efficiency"), "available"),
+					zoneNode("undescribed", zoneA, plainType),
+				},
+				objs: []runtime.Object{
+					wffcClass("notype", nil),
+					makeClaim("data", "notype", v1.ReadWriteOnce),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"essd-only": unresolvable(ErrReasonDefaultDiskType, "cloud_ssd,cloud_efficiency", "notype")},
+		},
+		{
+			name: "type available: the driver's default types too",
+			cluster: cluster{
+				nodes: []*v1.Node{
+					zoneNode("essd-only", zoneA, nvmeType, disk.DiskTypeLabel("cloud_essd"), "available"),
+					zoneNode("ssd", zoneA, plainType, disk.DiskTypeLabel("cloud_ssd"), "available"),
+				},
+				objs: []runtime.Object{
+					wffcClass("available", map[string]string{"type": "available"}),
+					makeClaim("data", "available", v1.ReadWriteOnce),
+				},
+			},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"essd-only": unresolvable(ErrReasonDefaultDiskType, "cloud_ssd,cloud_efficiency", "available")},
+		},
+		{
+			name: "available in a list: the driver refuses the class",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("mixed", map[string]string{"type": "cloud_essd,available"}),
+				makeClaim("data", "mixed", v1.ReadWriteOnce),
+			}},
+			pod:       makePod("p", "", "data"),
+			preFilter: unresolvable(`storageclass "mixed": parameter type="cloud_essd,available": "available" stands only alone, for the driver's default types`),
 		},
 		{
 			name: "selected node in another zone pins the claim to that zone",
@@ -503,5 +625,100 @@ func TestRejectionMetric(t *testing.T) {
 	}
 	if got := value(RuleHolder, zoneOther) - beforeOther; got < 5 {
 		t.Errorf("rejections past the zone bound counted under %q: %v, want at least 5", zoneOther, got)
+	}
+}
+
+// TestSharedPerDisk: two static volumes of one disk, a writer's
+// ReadWriteOnce volume and the readers' ReadWriteMany one. The disk is
+// shared, so the writer's pod gets every shared-disk rule: NVMe, one holder
+// per node (the readers hold nodes), and the attach limit (counting the
+// readers' nodes and VolumeAttachments of either volume).
+func TestSharedPerDisk(t *testing.T) {
+	writerPV := diskPV("pv-w", "d-1", "writer", false, disk.LabelDriverZone, zoneA)
+	readerPV := diskPV("pv-r", "d-1", "readers", true, disk.LabelDriverZone, zoneA)
+	c := cluster{
+		nodes: []*v1.Node{
+			zoneNode("a0", zoneA, nvmeType), zoneNode("a1", zoneA, nvmeType), zoneNode("a2", zoneA, nvmeType),
+			zoneNode("a3", zoneA, nvmeType), zoneNode("plain", zoneA, plainType),
+		},
+		objs: []runtime.Object{
+			writerPV, readerPV,
+			boundTo(makeClaim("writer", "", v1.ReadWriteOnce), "pv-w"),
+			boundTo(sharedClaim("readers", ""), "pv-r"),
+			// The writer's old attachment, still detaching from a2.
+			volumeAttachment("pv-w", "a2"),
+		},
+		pods: []*v1.Pod{makePod("r0", "a0", "readers"), makePod("r1", "a1", "readers")},
+	}
+	args := DefaultArgs()
+	args.MaxNodesPerZone = 3
+	pl, snap := c.setup(t, args)
+	writer := makePod("w", "", "writer")
+	o := run(t, pl, snap, writer)
+	if !o.preFilter.IsSuccess() {
+		t.Fatal(o.preFilter)
+	}
+	want := map[string]*fwk.Status{
+		"a0":    unschedulable(ErrReasonHolder, "d-1"),
+		"a1":    unschedulable(ErrReasonHolder, "d-1"),
+		"a2":    nil, // attached already (its VolumeAttachment): always passes the cap
+		"a3":    unresolvable(ErrReasonAttachLimit, "d-1", 3, zoneA, 3),
+		"plain": unresolvable(ErrReasonNotNVMe, "d-1"),
+	}
+	if diff := cmp.Diff(want, o.filter); diff != "" {
+		t.Errorf("Filter (-want +got):\n%s", diff)
+	}
+	// SignPod reads the same classification: the writer is not batched.
+	if _, st := pl.SignPod(context.Background(), writer); st.Message() != signRefusedShared {
+		t.Errorf("SignPod(writer) = %v, want refused as a shared-disk pod", st)
+	}
+}
+
+// noZoneNode is an NVMe-capable node with a region but no zone label.
+func noZoneNode(name string) *v1.Node {
+	return makeNode(name, v1.LabelTopologyRegion, region, v1.LabelInstanceTypeStable, nvmeType)
+}
+
+// TestNodesWithoutZone: a node without a zone label gives the provisioner no
+// zone, so the driver would create a zonal disk in a zone of its own choosing:
+// it cannot take an unbound claim that gets a zonal disk there, single-attach
+// or shared, nor a bound zonal one; it can take a regional one.
+func TestNodesWithoutZone(t *testing.T) {
+	c := cluster{
+		nodes: []*v1.Node{zoneNode("a1", zoneA, nvmeType), noZoneNode("nozone")},
+		objs: []runtime.Object{
+			wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+			wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
+			wffcClass("regional", map[string]string{"type": "cloud_regional_disk_auto"}),
+			wffcClass("regional-first", map[string]string{"type": "cloud_regional_disk_auto,cloud_essd"}),
+			makeClaim("single", "essd", v1.ReadWriteOnce),
+			sharedClaim("data", "shared"),
+			makeClaim("regional", "regional", v1.ReadWriteOnce),
+			makeClaim("regional-first", "regional-first", v1.ReadWriteOnce),
+			boundTo(makeClaim("bound", "essd", v1.ReadWriteOnce), "pv-1"),
+			diskPV("pv-1", "d-1", "bound", false, disk.LabelDriverZone, zoneA),
+		},
+	}
+	pl, snap := c.setup(t, nil)
+	for _, tt := range []struct {
+		claim string
+		want  *fwk.Status
+	}{
+		{claim: "single", want: unresolvable(ErrReasonNoZone, "essd")},
+		{claim: "data", want: unresolvable(ErrReasonNoZone, "shared")},
+		{claim: "bound", want: unresolvable(ErrReasonDiskZone, zoneA, "d-1")},
+		{claim: "regional"},
+		// A node that does not describe its disk types gets the first type.
+		{claim: "regional-first"},
+	} {
+		t.Run(tt.claim, func(t *testing.T) {
+			o := run(t, pl, snap, makePod("p", "", tt.claim))
+			if !o.preFilter.IsSuccess() {
+				t.Fatal(o.preFilter)
+			}
+			if diff := cmp.Diff(map[string]*fwk.Status{"a1": nil, "nozone": tt.want}, o.filter); diff != "" {
+				t.Errorf("Filter (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -77,6 +77,13 @@ func sharedClaim(name, class string) *v1.PersistentVolumeClaim {
 	return c
 }
 
+// sized sets the storage a claim requests.
+func sized(c *v1.PersistentVolumeClaim, size string) *v1.PersistentVolumeClaim {
+	c = c.DeepCopy()
+	c.Spec.Resources.Requests = v1.ResourceList{v1.ResourceStorage: resource.MustParse(size)}
+	return c
+}
+
 func boundTo(c *v1.PersistentVolumeClaim, pv string) *v1.PersistentVolumeClaim {
 	c = c.DeepCopy()
 	c.Spec.VolumeName = pv

@@ -126,6 +126,17 @@ func (x *nodeIndex) setNVMe(zone, name string, in bool) {
 	x.nvmeAll = edit(x.nvmeAll)
 }
 
+// zoneOf returns the zone of the node of that name the index holds, and
+// whether it holds one. Safe from any goroutine.
+func (x *nodeIndex) zoneOf(name string) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if e := x.byName[name]; e != nil {
+		return e.facts.Zone, true
+	}
+	return "", false
+}
+
 // nvmeNodes returns the NVMe-capable nodes of the zones, or of every zone when
 // zones is nil. The result must not be modified.
 func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {

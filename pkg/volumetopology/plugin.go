@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 
-	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -43,7 +42,6 @@ type VolumeTopology struct {
 	warned *warnings
 
 	pvLister  corelisters.PersistentVolumeLister
-	pvIndexer cache.Indexer // PVs by CSI volume handle
 	vaIndexer cache.Indexer // VolumeAttachments by PV name; nil when they do not count
 }
 
@@ -55,11 +53,9 @@ var (
 	_ fwk.EnqueueExtensions = &VolumeTopology{}
 )
 
-// Index names; prefixed so they never collide with another plugin's.
-const (
-	pvByVolumeHandleIndex = "volume-topology.scheduling.io/volumeHandle"
-	vaByPVIndex           = "volume-topology.scheduling.io/persistentVolumeName"
-)
+// Index names; prefixed so they never collide with another plugin's. PVs
+// are indexed by disk.VolumeHandleIndex.
+const vaByPVIndex = "volume-topology.scheduling.io/persistentVolumeName"
 
 // Name returns the plugin's name.
 func (pl *VolumeTopology) Name() string { return Name }
@@ -77,7 +73,9 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 
 	factory := h.SharedInformerFactory()
 	pvInformer := factory.Core().V1().PersistentVolumes()
-	if err := addIndexer(pvInformer.Informer(), pvByVolumeHandleIndex, pvVolumeHandle); err != nil {
+	// The index does not depend on the args, so plugin instances of several
+	// profiles share it.
+	if err := addIndexer(pvInformer.Informer(), disk.VolumeHandleIndex, disk.IndexByVolumeHandle); err != nil {
 		return nil, err
 	}
 	pl := &VolumeTopology{
@@ -87,12 +85,12 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 			PVCs:    factory.Core().V1().PersistentVolumeClaims().Lister(),
 			PVs:     pvInformer.Lister(),
 			Classes: factory.Storage().V1().StorageClasses().Lister(),
+			Volumes: disk.IndexedVolumes{Indexer: pvInformer.Informer().GetIndexer()},
 			Drivers: args.Drivers,
 		},
-		nodes:     newNodeIndex(disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)),
-		warned:    newWarnings(),
-		pvLister:  pvInformer.Lister(),
-		pvIndexer: pvInformer.Informer().GetIndexer(),
+		nodes:    newNodeIndex(disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)),
+		warned:   newWarnings(),
+		pvLister: pvInformer.Lister(),
 	}
 	if r := h.EventRecorder(); r != nil {
 		pl.events = r
@@ -146,18 +144,6 @@ func addIndexer(inf cache.SharedIndexInformer, name string, fn cache.IndexFunc) 
 	}
 	return nil
 }
-
-// pvVolumeHandle indexes CSI PVs by driver and volume handle. It does not
-// depend on the args, so plugin instances of several profiles share it.
-func pvVolumeHandle(obj interface{}) ([]string, error) {
-	pv, ok := obj.(*v1.PersistentVolume)
-	if !ok || pv.Spec.CSI == nil {
-		return nil, nil
-	}
-	return []string{volumeHandleKey(pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle)}, nil
-}
-
-func volumeHandleKey(driver, handle string) string { return driver + "/" + handle }
 
 func vaPersistentVolumeName(obj interface{}) ([]string, error) {
 	va, ok := obj.(*storagev1.VolumeAttachment)

@@ -34,7 +34,7 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 
 	s := &stateData{claims: make([]claimRule, 0, len(claims))}
 	for i := range claims {
-		rule, err := pl.ruleFor(&claims[i])
+		rule, err := pl.ruleFor(&claims[i], pl.snapshotZone)
 		if err != nil {
 			return nil, statusFor(err)
 		}
@@ -134,8 +134,24 @@ func statusFor(err error) *fwk.Status {
 	return fwk.AsStatus(err)
 }
 
-// ruleFor compiles where one claim lets the pod go.
-func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
+// zoneOfNode returns the zone of a node by name, and whether the node exists.
+type zoneOfNode func(name string) (string, bool)
+
+// snapshotZone reads a node's zone from the scheduler's snapshot. Only the
+// scheduling cycle may call it: the scheduler rewrites the snapshot between
+// cycles, so other goroutines (event handlers, queueing hints) must not
+// read it; they use the node index (nodeIndex.zoneOf).
+func (pl *VolumeTopology) snapshotZone(name string) (string, bool) {
+	ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(name)
+	if err != nil || ni.Node() == nil {
+		return "", false
+	}
+	return pl.nodes.get(ni.Node()).Zone, true
+}
+
+// ruleFor compiles where one claim lets the pod go; zoneOf finds the zone of
+// an unbound claim's selected node.
+func (pl *VolumeTopology) ruleFor(c *disk.Claim, zoneOf zoneOfNode) (claimRule, error) {
 	diskName := c.DiskName()
 	if c.Bound() {
 		t, err := disk.PVTopology(c.PV, pl.args.ZoneLabelKeys)
@@ -154,34 +170,36 @@ func (pl *VolumeTopology) ruleFor(c *disk.Claim) (claimRule, error) {
 	}
 
 	sc := c.Class
-	allowed, zoneIDs := disk.ClassTopology(sc, c.Params, pl.args.ZoneLabelKeys)
+	class, err := disk.ClaimRule(c, pl.args.ZoneLabelKeys)
+	if err != nil {
+		return claimRule{}, &disk.InvalidObjectError{Kind: "persistentvolumeclaim", Name: c.Key, Err: err}
+	}
 	r := claimRule{
 		claim:      c.Key,
-		allowed:    allowed,
+		class:      class,
 		allowedMsg: fmt.Sprintf(ErrReasonAllowedTopologies, sc.Name),
-		zoneIDs:    zoneIDs,
-		zoneIDMsg:  fmt.Sprintf(ErrReasonClassZone, strings.Join(zoneIDs, ","), sc.Name),
-		usesZone:   zoneIDs != nil || !allowed.IsZero(),
+		zoneIDMsg:  fmt.Sprintf(ErrReasonClassZone, strings.Join(class.ZoneIDs, ","), sc.Name),
+		typeMsg:    fmt.Sprintf(typeReason(class.DefaultTypes), strings.Join(class.Types, ","), sc.Name),
+		noZoneMsg:  fmt.Sprintf(ErrReasonNoZone, sc.Name),
+		usesZone:   class.UsesZone(),
 	}
-	for _, t := range c.Params.Types {
-		var bit disk.CategorySet
-		if t != disk.CategoryAvailable {
-			bit = disk.CategoryBit(t)
-		}
-		r.typeBits = append(r.typeBits, bit)
-		r.typeRegional = append(r.typeRegional, disk.IsRegionalType(t))
-	}
-	r.typeMsg = fmt.Sprintf(ErrReasonDiskType, strings.Join(c.Params.Types, ","), sc.Name)
 	if c.SelectedNode != "" {
-		if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(c.SelectedNode); err == nil && ni.Node() != nil {
-			if z := pl.nodes.get(ni.Node()).Zone; z != "" {
-				r.pinZone = z
-				r.usesZone = true
-				r.pinMsg = fmt.Sprintf(ErrReasonSelectedNodeZone, z, c.SelectedNode, c.Key)
-			}
+		if z, ok := zoneOf(c.SelectedNode); ok && z != "" {
+			r.pinZone = z
+			r.usesZone = true
+			r.pinMsg = fmt.Sprintf(ErrReasonSelectedNodeZone, z, c.SelectedNode, c.Key)
 		}
 	}
 	return r, nil
+}
+
+// typeReason is the reason format for a node that offers none of a class's
+// types: the class's own, or the driver's default ones.
+func typeReason(defaults bool) string {
+	if defaults {
+		return ErrReasonDefaultDiskType
+	}
+	return ErrReasonDiskType
 }
 
 // preFilterShared builds the shared disks' attach counts in one pass over the
@@ -211,12 +229,12 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 			if r.pinZone != "" {
 				pin([]string{r.pinZone})
 			}
-			if zones, ok := r.allowed.ZoneSet(); ok {
+			if zones, ok := r.class.Allowed.ZoneSet(); ok {
 				pin(zones)
 			}
 			// zoneId binds unless a type the node may get is regional.
-			if r.zoneIDs != nil && !slices.Contains(r.typeRegional, true) {
-				pin(r.zoneIDs)
+			if r.class.ZoneIDs != nil && !r.class.MayBeRegional() {
+				pin(r.class.ZoneIDs)
 			}
 		}
 		if !c.MultiAttach {
@@ -224,10 +242,10 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 		}
 		if !c.Bound() && r.pinZone == "" {
 			scoring = true
-			if zones, ok := r.allowed.ZoneSet(); ok {
+			if zones, ok := r.class.Allowed.ZoneSet(); ok {
 				scoreZones = append(scoreZones, zones...)
-			} else if r.zoneIDs != nil && !(len(r.typeRegional) > 0 && r.typeRegional[0]) {
-				scoreZones = append(scoreZones, r.zoneIDs...)
+			} else if r.class.ZoneIDs != nil && !r.class.FirstRegional() {
+				scoreZones = append(scoreZones, r.class.ZoneIDs...)
 			} else {
 				scoreAny = true
 			}
@@ -298,6 +316,11 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 	if scoring {
 		s.zoneScore = map[string]int64{}
 		for z, n := range pl.nodes.nvmeCounts() {
+			// Nodes without a zone label are no zone: they get no score
+			// (and no zonal disk of an unbound claim, see Filter).
+			if z == "" {
+				continue
+			}
 			if scoreAny || slices.Contains(scoreZones, z) {
 				s.zoneScore[z] = n - holdersByZone[z]
 			}
@@ -325,12 +348,11 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 	if !c.Bound() {
 		return d, nil
 	}
-	pvs, err := pl.pvIndexer.ByIndex(pvByVolumeHandleIndex, volumeHandleKey(c.PV.Spec.CSI.Driver, c.DiskID))
+	pvs, err := pl.resolver.Volumes.DiskVolumes(c.PV.Spec.CSI.Driver, c.DiskID)
 	if err != nil {
 		return nil, err
 	}
-	for _, obj := range pvs {
-		pv := obj.(*v1.PersistentVolume)
+	for _, pv := range pvs {
 		d.pvs = append(d.pvs, pv)
 		if ref := pv.Spec.ClaimRef; ref != nil {
 			if k := ref.Namespace + "/" + ref.Name; !slices.Contains(d.claimKeys, k) {

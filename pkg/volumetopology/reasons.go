@@ -22,9 +22,18 @@ const (
 	// ErrReasonDiskType: the node describes its disk types and offers none of
 	// the StorageClass's. Args: types, storageclass.
 	ErrReasonDiskType = "node(s) offer none of the disk types %s of storageclass %s"
+	// ErrReasonDefaultDiskType: the StorageClass names no type (or type
+	// "available"), so the driver tries its default types, and the node
+	// describes its disk types and offers none of them. Args: types,
+	// storageclass.
+	ErrReasonDefaultDiskType = "node(s) offer none of the default disk types %s the driver uses for storageclass %s, which names no type"
 	// ErrReasonZoneConflict: the node's zone labels disagree, so no zone rule
 	// can be trusted on it.
 	ErrReasonZoneConflict = "node(s) had conflicting zone labels"
+	// ErrReasonNoZone: an unbound claim would get a zonal disk on the node,
+	// but the node has no zone label, so the driver would create the disk in
+	// a zone of its own choosing, unrelated to the node. Args: storageclass.
+	ErrReasonNoZone = "node(s) had no zone label, so storageclass %s would create its zonal disk in a zone unrelated to them"
 	// ErrReasonNotNVMe: shared disks attach only to NVMe-capable nodes. Args: disk.
 	ErrReasonNotNVMe = "node(s) do not support NVMe multi-attach, required by shared disk %s"
 	// ErrReasonHolder: another pod on the node already uses the shared disk;

@@ -139,7 +139,7 @@ func klogger(t *testing.T) klogLogger {
 // the candidates to the NVMe-capable nodes of those zones.
 func TestPreFilterResultUnboundShared(t *testing.T) {
 	c := cluster{objs: []runtime.Object{
-		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true", "zoneId": "cn-a, cn-b"}),
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true", "zoneId": "cn-a,cn-b"}),
 		sharedClaim("data", "shared"),
 	}}
 	c.nodes = []*v1.Node{
@@ -175,5 +175,57 @@ func TestPreFilterBeforeNodeIndexSync(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, o.filter); diff != "" {
 		t.Errorf("Filter (-want,+got):\n%s", diff)
+	}
+}
+
+// TestScoreNoZone: nodes without a zone label are not a zone. Three
+// zone-less NVMe nodes (which a regional shared disk may use) do not outrank
+// a zone of two.
+func TestScoreNoZone(t *testing.T) {
+	c := cluster{objs: []runtime.Object{
+		wffcClass("shared", map[string]string{"type": "cloud_regional_disk_auto", "multiAttach": "true"}),
+		sharedClaim("data", "shared"),
+	}}
+	c.nodes = append(c.nodes, zoneNode("a0", zoneA, nvmeType), zoneNode("a1", zoneA, nvmeType))
+	for i := 0; i < 3; i++ {
+		c.nodes = append(c.nodes, noZoneNode(fmt.Sprintf("nozone-%d", i)))
+	}
+	pl, snap := c.setup(t, nil)
+	pod := makePod("p", "", "data")
+	o := run(t, pl, snap, pod)
+	if !o.preFilter.IsSuccess() {
+		t.Fatal(o.preFilter)
+	}
+	s, err := getState(o.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int64{zoneA: 2}, s.zoneScore); diff != "" {
+		t.Errorf("zone scores (-want +got):\n%s", diff)
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	nodes, _ := snap.NodeInfos().List()
+	var scores fwk.NodeScoreList
+	for _, ni := range nodes {
+		if o.filter[ni.Node().Name] != nil {
+			t.Fatalf("node %s rejected: %v", ni.Node().Name, o.filter[ni.Node().Name])
+		}
+		sc, st := pl.Score(ctx, o.state, pod, ni)
+		if !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: sc})
+	}
+	if st := pl.NormalizeScore(ctx, o.state, pod, scores); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	for _, s := range scores {
+		want := int64(0)
+		if s.Name == "a0" || s.Name == "a1" {
+			want = fwk.MaxNodeScore
+		}
+		if s.Score != want {
+			t.Errorf("node %s scores %d, want %d", s.Name, s.Score, want)
+		}
 	}
 }

@@ -127,14 +127,14 @@ type claimRule struct {
 	topology    disk.Topology
 	topologyMsg string
 
-	// Unbound WaitForFirstConsumer claims.
-	pinZone      string // zone of the selected node, if it still exists
-	pinMsg       string
-	allowed      disk.Topology
-	allowedMsg   string
-	zoneIDs      []string
-	zoneIDMsg    string
-	typeBits     []disk.CategorySet // bit of each type; 0 for the "available" alias
-	typeRegional []bool
-	typeMsg      string
+	// Unbound WaitForFirstConsumer claims: the selected node's zone, if
+	// that node still exists, and the class's rule, with a message for each
+	// way it can reject a node.
+	pinZone    string
+	pinMsg     string
+	class      disk.ClassRule
+	allowedMsg string
+	zoneIDMsg  string
+	typeMsg    string
+	noZoneMsg  string
 }

@@ -25,11 +25,18 @@ func TestZoneIDKeepsDisksReachable(t *testing.T) {
 		name   string
 		zoneID string
 		types  string
-		zones  []string
+		// lower is the driver's fallback key, zoneid, read when zoneId is absent.
+		lower string
+		zones []string
 	}{
 		// Zone c nodes offer cloud_essd too: only zoneId keeps pods out of it.
-		{name: "spaces-after-commas", zoneID: zoneA + ",  " + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA, zoneB}},
+		{name: "two-zones", zoneID: zoneA + "," + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA, zoneB}},
+		// The driver does not trim the entries: "  cn-beijing-b" matches no
+		// zone, and a pod in zone b would get its disk in zone a.
+		{name: "spaces-after-commas", zoneID: zoneA + ",  " + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA}},
 		{name: "excludes-two-zones", zoneID: zoneC, types: disk.CategorySSD, zones: []string{zoneC}},
+		{name: "lowercase-key", lower: zoneB, types: disk.CategoryESSD, zones: []string{zoneB}},
+		{name: "both-keys-zoneId-wins", zoneID: zoneA, lower: zoneB, types: disk.CategoryESSD, zones: []string{zoneA}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -37,13 +44,18 @@ func TestZoneIDKeepsDisksReachable(t *testing.T) {
 			ns := newNamespace(ctx, t, "zoneid")
 			class := "zoneid-" + ns
 			sts := withClaimTemplate(statefulSet("zoned", localcluster.SchedulerName, 6), "data", class)
-			apply(ctx, t, ns,
-				wffcClass(class, map[string]string{disk.ParamType: tc.types, disk.ParamZoneID: tc.zoneID}),
-				sts)
+			params := map[string]string{disk.ParamType: tc.types}
+			if tc.zoneID != "" {
+				params[disk.ParamZoneID] = tc.zoneID
+			}
+			if tc.lower != "" {
+				params[disk.ParamZoneIDLower] = tc.lower
+			}
+			apply(ctx, t, ns, wffcClass(class, params), sts)
 			c := waitPods(ctx, t, ns, "app=zoned", 6, 0, 60*time.Second)
 			for _, p := range c.running {
 				if z := zoneOfNode(node(ctx, t, p.Spec.NodeName)); !slices.Contains(tc.zones, z) {
-					t.Errorf("pod %s runs in zone %s, outside zoneId %q", p.Name, z, tc.zoneID)
+					t.Errorf("pod %s runs in zone %s, outside zones %q", p.Name, z, tc.zones)
 				}
 			}
 			assertDisksNextToPods(ctx, t, ns, c.running)

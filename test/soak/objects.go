@@ -45,7 +45,7 @@ func createWorkload(ctx context.Context, c kubernetes.Interface, w *Workload) er
 	}
 	for i := range w.Sets {
 		s := &w.Sets[i]
-		if s.Kind == SharedStatic {
+		if s.Kind == SharedStatic || s.Kind == SharedWriter {
 			if _, err := c.CoreV1().PersistentVolumes().Create(ctx, staticVolume(s), metav1.CreateOptions{}); err != nil {
 				return fmt.Errorf("creating persistentvolume %s: %w", s.PV, err)
 			}
@@ -80,14 +80,19 @@ func sharedClaim(s *Set) *v1.PersistentVolumeClaim {
 			Resources:        v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}},
 		},
 	}
-	if s.Kind == SharedStatic {
+	switch s.Kind {
+	case SharedStatic:
 		pvc.Spec.VolumeName = s.PV
+	case SharedWriter:
+		pvc.Spec.VolumeName = s.PV
+		pvc.Spec.AccessModes = []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}
 	}
 	return pvc
 }
 
 // staticVolume is a multi-attach disk created outside Kubernetes, pre-bound to
-// the set's claim.
+// the set's claim. A writer's volume of such a disk is ReadWriteOnce and
+// does not say multiAttach: the readers' volume of the disk does.
 func staticVolume(s *Set) *v1.PersistentVolume {
 	pv := &v1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: s.PV},
@@ -103,6 +108,10 @@ func staticVolume(s *Set) *v1.PersistentVolume {
 				VolumeAttributes: map[string]string{disk.ParamMultiAttach: "true", "type": disk.CategoryESSD},
 			}},
 		},
+	}
+	if s.Kind == SharedWriter {
+		pv.Spec.AccessModes = []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}
+		pv.Spec.CSI.VolumeAttributes = map[string]string{"type": disk.CategoryESSD}
 	}
 	if s.LegacyLabel {
 		pv.Labels = map[string]string{v1.LabelTopologyZone: s.Zone, v1.LabelTopologyRegion: Region}

@@ -54,6 +54,13 @@ const (
 	// SharedGroup is a group of bare pods sharing a WaitForFirstConsumer
 	// multi-attach claim; the soak creates and deletes its pods.
 	SharedGroup SetKind = "shared-group"
+	// SharedWriter is a one-replica StatefulSet whose claim is pre-bound to
+	// a static ReadWriteOnce volume of a shared static disk: the writer of
+	// the writer/readers pattern. Its disk is shared because the readers'
+	// volume is, so the writer gets the shared-disk rules. The plan never
+	// scales or deletes it (so adding it changed no seed's plan); drains
+	// and node loss move it.
+	SharedWriter SetKind = "shared-writer"
 	// Single is a StatefulSet with a single-attach claim per replica.
 	Single SetKind = "single"
 )
@@ -88,9 +95,11 @@ var (
 		"soak-shared-ab":   {disk.ParamType: disk.CategoryESSD, disk.ParamMultiAttach: "true", disk.ParamZoneID: ZoneA + "," + ZoneB},
 	}
 	singleClasses = map[string]map[string]string{
-		// zoneId lists written with spaces, as found in the wild.
-		"soak-one-bc":       {disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: ZoneB + " , " + ZoneC},
-		"soak-one-a":        {disk.ParamType: disk.CategorySSD + "," + disk.CategoryESSD, disk.ParamZoneID: " " + ZoneA},
+		"soak-one-bc": {disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: ZoneB + "," + ZoneC},
+		"soak-one-a":  {disk.ParamType: disk.CategorySSD + "," + disk.CategoryESSD, disk.ParamZoneID: ZoneA},
+		// A zoneId list written with a space, as found in the wild: the
+		// driver compares entries verbatim, so " cn-beijing-c" matches no
+		// zone and only zone a can take these disks.
 		"soak-one-entry-ac": {disk.ParamType: disk.CategoryESSDEntry, disk.ParamZoneID: ZoneA + ", " + ZoneC},
 		"soak-one-any":      {disk.ParamType: disk.CategoryEfficiency + "," + disk.CategorySSD},
 	}
@@ -118,8 +127,8 @@ func (w *Workload) SharedDisks() int {
 	handles := map[string]bool{}
 	for _, s := range w.Sets {
 		switch {
-		case s.Kind == SharedStatic && handles[s.Handle]:
-		case s.Kind == SharedStatic:
+		case (s.Kind == SharedStatic || s.Kind == SharedWriter) && handles[s.Handle]:
+		case s.Kind == SharedStatic || s.Kind == SharedWriter:
 			handles[s.Handle] = true
 			n++
 		case s.Shared():
@@ -181,6 +190,12 @@ func NewWorkload(seed uint64) *Workload {
 			Name: fmt.Sprintf("one-%02d", i), Kind: Single, Class: single[i%len(single)], Initial: r.IntN(4),
 		})
 	}
+	// A writer's ReadWriteOnce volume of the same disk, last and drawing
+	// nothing from r, so every seed keeps its plan.
+	w.Sets = append(w.Sets, Set{
+		Name: "st-writer", Kind: SharedWriter, Claim: "disk-st-writer", PV: "soak-static-writer",
+		Handle: first.Handle, Zone: first.Zone, Initial: 1,
+	})
 	return w
 }
 
@@ -477,7 +492,7 @@ func (p *planner) op(t time.Duration, kind OpKind) (Op, bool) {
 	case OpDeletePod:
 		var names []string
 		for _, s := range p.w.Sets {
-			if s.Kind != SharedGroup && p.replicas[s.Name] > 0 {
+			if s.Kind != SharedGroup && s.Kind != SharedWriter && p.replicas[s.Name] > 0 {
 				names = append(names, s.Name)
 			}
 		}

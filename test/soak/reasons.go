@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
@@ -66,7 +65,9 @@ var reasonKinds = []reasonKind{
 	{"AllowedTopologies", formatRE(vt.ErrReasonAllowedTopologies)},
 	{"ClassZone", formatRE(vt.ErrReasonClassZone)},
 	{"DiskType", formatRE(vt.ErrReasonDiskType)},
+	{"DefaultDiskType", formatRE(vt.ErrReasonDefaultDiskType)},
 	{"ZoneConflict", formatRE(vt.ErrReasonZoneConflict)},
+	{"NoZone", formatRE(vt.ErrReasonNoZone)},
 	{"NotNVMe", formatRE(vt.ErrReasonNotNVMe)},
 	{"Holder", formatRE(vt.ErrReasonHolder)},
 	{"AttachLimit", formatRE(vt.ErrReasonAttachLimit)},
@@ -144,7 +145,7 @@ type world struct {
 
 func newWorld(s *audit.State, args *config.VolumeTopologyArgs) *world {
 	pvcIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	pvIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{disk.VolumeHandleIndex: disk.IndexByVolumeHandle})
 	scIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	w := &world{
 		args:     args,
@@ -171,6 +172,7 @@ func newWorld(s *audit.State, args *config.VolumeTopologyArgs) *world {
 		PVCs:    corelisters.NewPersistentVolumeClaimLister(pvcIdx),
 		PVs:     corelisters.NewPersistentVolumeLister(pvIdx),
 		Classes: storagelisters.NewStorageClassLister(scIdx),
+		Volumes: disk.IndexedVolumes{Indexer: pvIdx},
 		Drivers: args.Drivers,
 	}
 	classifier := disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)
@@ -208,11 +210,7 @@ func newWorld(s *audit.State, args *config.VolumeTopologyArgs) *world {
 			if err != nil || pv.Spec.CSI == nil || !slices.Contains(args.Drivers, pv.Spec.CSI.Driver) {
 				continue
 			}
-			var class *storagev1.StorageClass
-			if pv.Spec.StorageClassName != "" {
-				class, _ = w.resolver.Classes.Get(pv.Spec.StorageClassName)
-			}
-			if disk.IsSharedVolume(pv, class) {
+			if shared, err := w.resolver.SharedDisk(pv); err == nil && shared {
 				w.attach(pv.Spec.CSI.VolumeHandle, va.Spec.NodeName)
 			}
 		}
@@ -490,30 +488,47 @@ func (w *world) check(kind string, args []string, count int, claims []disk.Claim
 			return "every node is inside zoneId " + args[0], ""
 		}
 		return "", atMost(outside, "outside zoneId "+args[0])
-	case "DiskType":
+	case "DiskType", "DefaultDiskType":
 		types, class := strings.Split(args[0], ","), args[1]
 		c := unboundOfClass(class)
 		if c == nil {
 			return "the pod has no unbound claim of storageclass " + class, ""
 		}
-		if !slices.Equal(c.Params.Types, types) {
-			return fmt.Sprintf("storageclass %s has types %v", class, c.Params.Types), ""
+		rule, err := disk.ClaimRule(c, w.args.ZoneLabelKeys)
+		if err != nil {
+			return fmt.Sprintf("claim %s has no disk type for its size: %v", c.Key, err), ""
+		}
+		if !slices.Equal(rule.Types, types) {
+			return fmt.Sprintf("storageclass %s tries types %v for claim %s", class, rule.Types, c.Key), ""
+		}
+		if c.Params.DefaultTypes != (kind == "DefaultDiskType") {
+			return fmt.Sprintf("storageclass %s names its types: %v", class, !c.Params.DefaultTypes), ""
 		}
 		lacking := w.countNodes(func(_ *v1.Node, f disk.NodeFacts) bool {
-			if !f.DescribesDiskTypes {
-				return false
-			}
-			for _, t := range types {
-				if t == disk.CategoryAvailable || f.DiskTypes&disk.CategoryBit(t) != 0 {
-					return false
-				}
-			}
-			return true
+			_, _, ok := rule.Category(&f)
+			return !ok
 		})
 		if lacking == 0 {
 			return "no node that describes its disk types lacks all of " + args[0], ""
 		}
 		return "", atMost(lacking, "without disk types "+args[0])
+	case "NoZone":
+		class := args[0]
+		c := unboundOfClass(class)
+		if c == nil {
+			return "the pod has no unbound claim of storageclass " + class, ""
+		}
+		rule, err := disk.ClaimRule(c, w.args.ZoneLabelKeys)
+		if err != nil {
+			return fmt.Sprintf("claim %s has no disk type for its size: %v", c.Key, err), ""
+		}
+		have := w.countNodes(func(n *v1.Node, f disk.NodeFacts) bool {
+			return rule.Check(&f, disk.NodeView{Name: n.Name, Zone: f.Zone, Region: f.Region, Labels: n.Labels}) == disk.NoZone
+		})
+		if have == 0 {
+			return "no node without a zone label would get a zonal disk of storageclass " + class, ""
+		}
+		return "", atMost(have, "without a zone label")
 	case "ZoneConflict":
 		have := w.countNodes(func(_ *v1.Node, f disk.NodeFacts) bool { return f.ZoneConflict != "" })
 		if have == 0 {

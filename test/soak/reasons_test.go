@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -98,7 +99,8 @@ func reasonState(t *testing.T) *audit.State {
 	pvc.Spec.VolumeName = pv.Name
 	unbound := &v1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "single", Namespace: Namespace},
-		Spec:       v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("zoned"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}},
+		Spec: v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("zoned"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+			Resources: v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}}},
 	}
 	s.Volumes = []v1.PersistentVolume{*pv}
 	s.Claims = []v1.PersistentVolumeClaim{*pvc, *unbound}
@@ -167,7 +169,7 @@ func TestCheckReasons(t *testing.T) {
 	}, {
 		name: "zoneId and disk types of the class, parsed as the driver does",
 		pod: pendingPod("p", []string{"single"}, fitError(
-			"2 "+fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+","+ZoneC, "zoned"),
+			"2 "+fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+" , "+ZoneC, "zoned"),
 			"1 "+fmt.Sprintf(vt.ErrReasonDiskType, disk.CategoryESSD, "zoned"))),
 		wantTrue: map[string]int{"ClassZone": 1, "DiskType": 1},
 	}, {
@@ -201,5 +203,72 @@ func TestCheckReasons(t *testing.T) {
 				t.Errorf("stale %v, want %v", r.Stale, tc.wantStale)
 			}
 		})
+	}
+}
+
+// TestCheckReasonsNoZone: the reason for nodes without a zone label is true
+// when such nodes exist and would get a zonal disk of the pod's class.
+func TestCheckReasonsNoZone(t *testing.T) {
+	s := reasonState(t)
+	n, err := localcluster.NodeSpec{Name: "nozone", Region: Region, InstanceType: localcluster.InstanceTypeNVMe}.Node()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Nodes = append(s.Nodes, *n)
+	msg := "0/5 nodes are available: 1 " + fmt.Sprintf(vt.ErrReasonNoZone, "zoned") + ", 4 " + fmt.Sprintf(vt.ErrReasonClassZone, ZoneB+" , "+ZoneC, "zoned") + "."
+	s.Pods = append(s.Pods, pendingPod("p", []string{"single"}, msg))
+	r := CheckReasons(s, vt.DefaultArgs())
+	if diff := cmp.Diff(map[string]int{"NoZone": 1, "ClassZone": 1}, r.True); diff != "" || len(r.False) > 0 || len(r.Stale) > 0 {
+		t.Errorf("true reasons (-want +got):\n%s\nfalse: %v\nstale: %v", diff, r.False, r.Stale)
+	}
+
+	// No node lacks a zone: the reason is false.
+	s.Nodes = s.Nodes[:4]
+	s.Pods[len(s.Pods)-1] = pendingPod("p", []string{"single"}, fitError("1 "+fmt.Sprintf(vt.ErrReasonNoZone, "zoned")))
+	r = CheckReasons(s, vt.DefaultArgs())
+	if len(r.False) != 1 || !strings.Contains(r.False[0], "no node without a zone label") {
+		t.Errorf("false reasons %v, want one saying no node lacks a zone", r.False)
+	}
+}
+
+// TestCheckReasonsDefaultTypes: a class without a type gets the driver's
+// default types; the reason for nodes offering none of them is checked
+// against those.
+func TestCheckReasonsDefaultTypes(t *testing.T) {
+	s := reasonState(t)
+	n, err := localcluster.NodeSpec{Name: "a-5", Zone: ZoneA, Region: Region, InstanceType: localcluster.InstanceTypeNVMe, DiskTypes: []string{disk.CategoryESSD}}.Node()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Nodes = append(s.Nodes, *n)
+	s.Classes = append(s.Classes, storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "notype"}, Provisioner: disk.DriverName,
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+	})
+	s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "notype", Namespace: Namespace},
+		Spec: v1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("notype"), AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+			Resources: v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}}},
+	})
+	defaults := disk.CategorySSD + "," + disk.CategoryEfficiency
+	for _, tc := range []struct {
+		reason    string
+		wantTrue  map[string]int
+		wantFalse string
+	}{
+		{reason: fmt.Sprintf(vt.ErrReasonDefaultDiskType, defaults, "notype"), wantTrue: map[string]int{"DefaultDiskType": 1}},
+		{reason: fmt.Sprintf(vt.ErrReasonDiskType, defaults, "notype"), wantTrue: map[string]int{}, wantFalse: "storageclass notype names its types: false"},
+	} {
+		s.Pods = []v1.Pod{pendingPod("p", []string{"notype"}, "0/5 nodes are available: 1 "+tc.reason+".")}
+		r := CheckReasons(s, vt.DefaultArgs())
+		if diff := cmp.Diff(tc.wantTrue, r.True); diff != "" {
+			t.Errorf("%s: true reasons (-want +got):\n%s", tc.reason, diff)
+		}
+		switch {
+		case tc.wantFalse == "" && len(r.False) > 0:
+			t.Errorf("%s: false reasons: %v", tc.reason, r.False)
+		case tc.wantFalse != "" && (len(r.False) != 1 || !strings.Contains(r.False[0], tc.wantFalse)):
+			t.Errorf("%s: false reasons %v, want one containing %q", tc.reason, r.False, tc.wantFalse)
+		}
 	}
 }
