@@ -81,6 +81,16 @@ func (r *Result) Print(out io.Writer) {
 			fmt.Fprintf(out, "  %s disk=%s zone=%s node=%s: %s\n", v.Rule, v.Disk, v.Zone, v.Node, v.Detail)
 		}
 	}
+	if e := r.Explain; e != nil {
+		fmt.Fprintf(out, "explain: compared with %d pending pods' messages (%d skipped, stale node count); disagreements: %d; stale counts: %d; messages with unexplained nodes: %d\n",
+			e.Compared, e.Skipped, len(e.Disagreements), len(e.StaleCounts), len(e.Unexplained))
+		for _, d := range e.Disagreements {
+			fmt.Fprintln(out, "  DISAGREE  "+d)
+		}
+		for _, u := range e.Unexplained {
+			fmt.Fprintln(out, "  UNEXPLAINED  "+u)
+		}
+	}
 	if rr := r.Reasons; rr != nil {
 		trueTotal := 0
 		for _, n := range rr.True {

@@ -138,6 +138,8 @@ type Result struct {
 	Final *audit.Report
 	// Reasons is the check of the pending pods' messages.
 	Reasons *ReasonReport
+	// Explain is how explain agreed with those messages.
+	Explain *ExplainReport
 	// Running and Pending count the workload's pods at the end.
 	Running, Pending int
 	// StuckBound are pods bound to a node but not running after the settle
@@ -173,6 +175,14 @@ func (r *Result) Failures() []string {
 		}
 		for _, u := range r.Reasons.Unexplained {
 			out = append(out, "pending without a reason: "+u)
+		}
+	}
+	if r.Explain != nil {
+		for _, d := range r.Explain.Disagreements {
+			out = append(out, "explain disagrees with the scheduler: "+d)
+		}
+		for _, u := range r.Explain.Unexplained {
+			out = append(out, "nodes without a rule: "+u)
 		}
 	}
 	for _, code := range preventableCodes {
@@ -808,6 +818,10 @@ func (r *runner) finalChecks(ctx context.Context, snap *Snapshot) {
 	res := r.res
 	res.Final = audit.Check(snap.State, r.args)
 	res.Reasons = CheckReasons(snap.State, r.args)
+	var err error
+	if res.Explain, err = CompareExplain(ctx, snap.State, r.args, Namespace); err != nil {
+		res.Explain = &ExplainReport{Disagreements: []string{"explain failed: " + err.Error()}}
+	}
 	res.NodesEnd = len(snap.Nodes)
 	r.observe(snap.State, time.Since(r.start))
 	attachErr := map[string]string{} // pv/node -> error
