@@ -109,12 +109,13 @@ func (pl *VolumeTopology) warn(pod *v1.Pod, s *stateData, m fwk.NodeToStatusRead
 	type key struct{ disk, zone string }
 	full := map[key]int{}
 	held := map[key]int{}
+	// The attach-limit reason of a disk up to its count, which varies.
+	limitFormat, _, _ := strings.Cut(ErrReasonAttachLimit, "%d")
 	holderMsg := make([]string, len(s.disks))
 	limitPrefix := make([]string, len(s.disks))
 	for i, d := range s.disks {
 		holderMsg[i] = fmt.Sprintf(ErrReasonHolder, d.name)
-		limitPrefix[i] = fmt.Sprintf(ErrReasonAttachLimit, d.name, 0, "", 0)
-		limitPrefix[i] = limitPrefix[i][:strings.Index(limitPrefix[i], " 0 nodes")]
+		limitPrefix[i] = fmt.Sprintf(limitFormat, d.name)
 	}
 	for _, ni := range nodes {
 		node := ni.Node()
