@@ -16,8 +16,10 @@ import (
 
 // acquiredLease is what client-go's leader election logs when a replica
 // becomes the leader; a replica that loses the lease exits, so a live replica
-// whose log says it is the leader.
-var acquiredLease = []byte("successfully acquired lease")
+// whose log says it is the leader. client-go 0.35 and newer log "Successfully
+// acquired lease", older ones "successfully acquired lease": the first
+// letter is left out.
+var acquiredLease = []byte("uccessfully acquired lease")
 
 // replica is one scheduler process.
 type replica struct {
