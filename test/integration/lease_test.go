@@ -70,7 +70,7 @@ func TestLeaseWorkloadScalesToTheAttachLimit(t *testing.T) {
 
 	scale(ctx, t, ns, "lease-test", 20)
 	c = waitPods(ctx, t, ns, leaseSelector, 16, 4, 60*time.Second)
-	assertLeasePlacement(ctx, t, ns, c, firstZone, 0)
+	assertLeasePlacement(ctx, t, ns, leaseSelector, c, firstZone, 0)
 
 	// Nothing else gets in once the placements settled.
 	time.Sleep(2 * time.Second)
@@ -113,14 +113,14 @@ func TestLeaseWorkloadScalesToTheAttachLimit(t *testing.T) {
 			}
 		}
 	}
-	assertLeasePlacement(ctx, t, ns, c, firstZone, len(gone))
+	assertLeasePlacement(ctx, t, ns, leaseSelector, c, firstZone, len(gone))
 	checkRules(ctx, t, ns)
 }
 
 // assertLeasePlacement checks that the 16 running replicas are on distinct
 // NVMe nodes of zone and that the 4 pending ones say why for every node of
 // the fleet, cordoned NVMe nodes of zone (not holding the disk) included.
-func assertLeasePlacement(ctx context.Context, t *testing.T, ns string, c podCounts, zone string, cordoned int) {
+func assertLeasePlacement(ctx context.Context, t *testing.T, ns, selector string, c podCounts, zone string, cordoned int) {
 	t.Helper()
 	nodes := sets.New[string]()
 	for _, p := range c.running {
@@ -170,7 +170,7 @@ func assertLeasePlacement(ctx context.Context, t *testing.T, ns string, c podCou
 	// last detach: the scheduler retries it on the VolumeAttachment's
 	// deletion.
 	waitFor(ctx, t, 30*time.Second, "every pending pod's message to say why for every node, "+want, func() (bool, string, error) {
-		now, err := countPods(ctx, ns, leaseSelector)
+		now, err := countPods(ctx, ns, selector)
 		if err != nil {
 			return false, "", err
 		}
@@ -180,7 +180,8 @@ func assertLeasePlacement(ctx context.Context, t *testing.T, ns string, c podCou
 				wrong = append(wrong, p.Name+": "+msg)
 			}
 		}
-		return len(now.unschedulable) == len(c.unschedulable) && len(wrong) == 0, strings.Join(wrong, "\n"), nil
+		state := fmt.Sprintf("%d pending (want %d)\n%s", len(now.unschedulable), len(c.unschedulable), strings.Join(wrong, "\n"))
+		return len(now.unschedulable) == len(c.unschedulable) && len(wrong) == 0, state, nil
 	})
 }
 
