@@ -58,9 +58,10 @@ func waitPendingWith(ctx context.Context, t *testing.T, ns, selector string, n i
 // would create the disk of an unbound claim in a zone of its own choosing,
 // unrelated to the node. The only node a pod may use has no zone label: the
 // pod waits with the plugin's reason, and once the node is labelled with a
-// zone it goes there and its disk is created in that zone.
+// zone it goes there and its disk is created in that zone. Not parallel: it
+// adds a node to the fleet, which would change the whole-cluster messages
+// other tests assert (the lease test counts every node).
 func TestNodeWithoutZone(t *testing.T) {
-	t.Parallel()
 	ctx := testContext(t)
 	ns := newNamespace(ctx, t, "nozone")
 	nodeName := "nozone-" + ns
