@@ -33,6 +33,7 @@ import (
 	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/simcloud"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
+	"github.com/volume-topology/volume-topology-scheduler/test/testutil"
 )
 
 // The fleet of each install test: zone a has the most NVMe-capable nodes, so
@@ -665,26 +666,9 @@ func (e *env) checkAudit(t *testing.T) {
 
 func getErr[T any](_ T, err error) error { return err }
 
-// waitFor polls cond every 100ms until it is true, failing the test with the
-// last state cond described when timeout passes.
+// waitFor polls cond until it is true, failing the test with the last state
+// cond described when timeout passes.
 func waitFor(ctx context.Context, t *testing.T, timeout time.Duration, what string, cond func() (bool, string, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state, err := cond()
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	testutil.WaitFor(ctx, t, timeout, what, cond)
 }

@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/command"
+	"github.com/volume-topology/volume-topology-scheduler/test/testutil"
 )
 
 // envRunScheduler makes the test binary run the scheduler command instead of
@@ -66,29 +67,11 @@ func TestMain(m *testing.M) {
 	_ = flag.Set("v", "0")
 	flag.Parse()
 	var err error
-	if root, err = moduleRoot(); err != nil {
+	if root, err = testutil.PutBinOnPath(); err != nil {
 		fmt.Fprintln(os.Stderr, "install:", err)
 		os.Exit(1)
 	}
-	os.Setenv("PATH", filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 	os.Exit(m.Run())
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }
 
 func chartDir() string { return filepath.Join(root, "deploy", "helm", "volume-topology-scheduler") }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
+	"github.com/volume-topology/volume-topology-scheduler/test/testutil"
 )
 
 // testContext returns a context that ends with the test and logs to it.
@@ -46,28 +47,11 @@ func newNamespace(ctx context.Context, t *testing.T, prefix string) string {
 	return name
 }
 
-// waitFor polls cond every 100ms until it is true, failing the test with the
-// last description cond gave when timeout passes.
+// waitFor polls cond until it is true, failing the test with the last state
+// cond described when timeout passes.
 func waitFor(ctx context.Context, t *testing.T, timeout time.Duration, what string, cond func() (bool, string, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state, err := cond()
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	testutil.WaitFor(ctx, t, timeout, what, cond)
 }
 
 // podCounts lists the namespace's pods matching selector and sorts them into

@@ -23,6 +23,7 @@ import (
 	"github.com/volume-topology/volume-topology-scheduler/pkg/command"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/simcloud"
+	"github.com/volume-topology/volume-topology-scheduler/test/testutil"
 )
 
 // envRunScheduler makes the test binary run the scheduler command instead of
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if err := putBinOnPath(); err != nil {
+	if _, err := testutil.PutBinOnPath(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
 	}
@@ -138,23 +139,4 @@ func run(m *testing.M) int {
 		code = 1
 	}
 	return code
-}
-
-// putBinOnPath puts the module's bin/ (where make etcd builds etcd) first on
-// PATH.
-func putBinOnPath() error {
-	dir, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return os.Setenv("PATH", filepath.Join(dir, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }

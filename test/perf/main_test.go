@@ -11,7 +11,6 @@
 package perf
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	// Lets the harness decode the VolumeTopologyArgs in config/volume-topology.yaml.
 	_ "github.com/volume-topology/volume-topology-scheduler/pkg/apis/config/scheme"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
+	"github.com/volume-topology/volume-topology-scheduler/test/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -41,25 +41,14 @@ func TestMain(m *testing.M) {
 // etcdOnPath puts the module's bin/ on PATH: the harness starts the etcd it
 // finds there for every workload.
 func etcdOnPath() error {
-	dir, err := os.Getwd()
+	root, err := testutil.PutBinOnPath()
 	if err != nil {
 		return err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return errors.New("run the benchmark from inside the module (test/perf): go.mod not found above the working directory")
-		}
-		dir = parent
+	if _, err := os.Stat(filepath.Join(root, "bin", "etcd")); err != nil {
+		return fmt.Errorf("%s/bin/etcd not found: build it with `make etcd`", root)
 	}
-	bin := filepath.Join(dir, "bin")
-	if _, err := os.Stat(filepath.Join(bin, "etcd")); err != nil {
-		return fmt.Errorf("%s/etcd not found: build it with `make etcd`", bin)
-	}
-	return os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return nil
 }
 
 // BenchmarkPerfScheduling runs performance-config.yaml with VolumeTopology

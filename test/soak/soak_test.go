@@ -15,6 +15,7 @@ import (
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/command"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
+	"github.com/volume-topology/volume-topology-scheduler/test/testutil"
 )
 
 // envRunScheduler makes the test binary run the scheduler command instead of
@@ -69,7 +70,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the soak takes minutes")
 	}
-	root, err := moduleRoot()
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,21 +144,4 @@ func soakFlags() string {
 		}
 	}
 	return out
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
