@@ -2,6 +2,7 @@ package volumetopology
 
 import (
 	"sync"
+	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -18,8 +19,10 @@ import (
 // scheduler's snapshot holds another object than the index, so a decision is
 // always based on the snapshot's labels.
 //
-// The per-zone sets are copy-on-write: a published set is never changed, so
-// PreFilter can hand one to the scheduler as its PreFilterResult.
+// The per-zone sets are copy-on-write once published: a set nvmeNodes has
+// handed out is never changed, so PreFilter can hand it to the scheduler as
+// its PreFilterResult. A set nobody holds yet is changed in place, so adding
+// N nodes (an informer's first list) costs O(N), not a copy per node.
 type nodeIndex struct {
 	classifier *disk.NodeClassifier
 
@@ -28,10 +31,43 @@ type nodeIndex struct {
 	// object the scheduler is looking at; the sync.Map keeps it lock-free.
 	facts sync.Map // *v1.Node -> *disk.NodeFacts
 
-	mu      sync.RWMutex                // guards what follows
-	byName  map[string]*nodeEntry       // the object held for each node
-	nvme    map[string]sets.Set[string] // zone -> NVMe-capable nodes
-	nvmeAll sets.Set[string]
+	mu      sync.RWMutex          // guards what follows
+	byName  map[string]*nodeEntry // the object held for each node
+	nvme    map[string]*nodeSet   // zone -> NVMe-capable nodes
+	nvmeAll *nodeSet
+}
+
+// nodeSet is a set of node names that becomes read-only once published.
+type nodeSet struct {
+	names sets.Set[string]
+	// published is set, under the index's read lock, when the set is handed
+	// out; writers hold the write lock, so they see it.
+	published atomic.Bool
+}
+
+func newNodeSet() *nodeSet { return &nodeSet{names: sets.New[string]()} }
+
+// publish marks the set as handed out and returns its names.
+func (s *nodeSet) publish() sets.Set[string] {
+	s.published.Store(true)
+	return s.names
+}
+
+// edit adds or removes name, in place while the set is unpublished and on a
+// copy otherwise. Called with the index's write lock held.
+func (s *nodeSet) edit(name string, in bool) *nodeSet {
+	out := s
+	if s == nil {
+		out = newNodeSet()
+	} else if s.published.Load() {
+		out = &nodeSet{names: s.names.Clone()}
+	}
+	if in {
+		out.names.Insert(name)
+	} else {
+		out.names.Delete(name)
+	}
+	return out
 }
 
 type nodeEntry struct {
@@ -40,7 +76,7 @@ type nodeEntry struct {
 }
 
 func newNodeIndex(c *disk.NodeClassifier) *nodeIndex {
-	return &nodeIndex{classifier: c, byName: map[string]*nodeEntry{}, nvme: map[string]sets.Set[string]{}, nvmeAll: sets.New[string]()}
+	return &nodeIndex{classifier: c, byName: map[string]*nodeEntry{}, nvme: map[string]*nodeSet{}, nvmeAll: newNodeSet()}
 }
 
 // handler keeps the index current from a node informer.
@@ -111,19 +147,11 @@ func (x *nodeIndex) remove(name string) {
 	}
 }
 
-// setNVMe publishes new copies of the sets that change. Called with mu held.
+// setNVMe adds a node to, or removes it from, the sets of its zone and of
+// every zone (copying those already handed out). Called with mu held.
 func (x *nodeIndex) setNVMe(zone, name string, in bool) {
-	edit := func(s sets.Set[string]) sets.Set[string] {
-		c := s.Clone()
-		if in {
-			c.Insert(name)
-		} else {
-			c.Delete(name)
-		}
-		return c
-	}
-	x.nvme[zone] = edit(x.nvme[zone])
-	x.nvmeAll = edit(x.nvmeAll)
+	x.nvme[zone] = x.nvme[zone].edit(name, in)
+	x.nvmeAll = x.nvmeAll.edit(name, in)
 }
 
 // zoneOf returns the zone of the node of that name the index holds, and
@@ -143,17 +171,19 @@ func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if all {
-		return x.nvmeAll
+		return x.nvmeAll.publish()
 	}
 	if len(zones) == 1 {
 		if s := x.nvme[zones[0]]; s != nil {
-			return s
+			return s.publish()
 		}
 		return sets.New[string]()
 	}
 	out := sets.New[string]()
 	for _, z := range zones {
-		out = out.Union(x.nvme[z])
+		if s := x.nvme[z]; s != nil {
+			out = out.Union(s.names)
+		}
 	}
 	return out
 }
@@ -164,7 +194,7 @@ func (x *nodeIndex) nvmeCounts() map[string]int64 {
 	defer x.mu.RUnlock()
 	out := make(map[string]int64, len(x.nvme))
 	for z, s := range x.nvme {
-		out[z] = int64(s.Len())
+		out[z] = int64(s.names.Len())
 	}
 	return out
 }
