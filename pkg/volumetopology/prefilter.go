@@ -354,7 +354,12 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 				continue
 			}
 			if scoreAny || slices.Contains(scoreZones, z) {
-				s.zoneScore[z] = n - holdersByZone[z]
+				// The node index and the snapshot are fed by different
+				// handlers and can disagree for a moment (a node the
+				// snapshot has and the index has not seen yet): more
+				// holders than indexed nodes means no eligible node, never
+				// a negative score, which would fail the whole cycle.
+				s.zoneScore[z] = max(n-holdersByZone[z], 0)
 			}
 		}
 	}

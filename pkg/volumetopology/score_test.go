@@ -229,3 +229,49 @@ func TestScoreNoZone(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneScoreNeverNegative: when the snapshot counts more holders in a zone
+// than the node index counts NVMe nodes there (the index has not seen a node
+// yet, or has dropped it), the zone scores 0, not a negative number that
+// would fail the scheduling cycle.
+func TestZoneScoreNeverNegative(t *testing.T) {
+	c := cluster{objs: []runtime.Object{
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
+		sharedClaim("data", "shared"),
+	}}
+	c.nodes = []*v1.Node{zoneNode("a0", zoneA, nvmeType), zoneNode("a1", zoneA, nvmeType), zoneNode("b0", zoneB, nvmeType)}
+	c.assumed = []*v1.Pod{makePod("h0", "a0", "data"), makePod("h1", "a1", "data")}
+	pl, snap := c.setup(t, nil)
+	// The index lost a0: zone A counts 1 NVMe node and 2 holders.
+	pl.nodes.remove("a0")
+	pod := makePod("p", "", "data")
+	o := run(t, pl, snap, pod)
+	if !o.preFilter.IsSuccess() {
+		t.Fatal(o.preFilter)
+	}
+	s, err := getState(o.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int64{zoneA: 0, zoneB: 1}, s.zoneScore); diff != "" {
+		t.Errorf("zone scores (-want,+got):\n%s", diff)
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	nodes, _ := snap.NodeInfos().List()
+	var scores fwk.NodeScoreList
+	for _, ni := range nodes {
+		sc, st := pl.Score(ctx, o.state, pod, ni)
+		if !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: sc})
+	}
+	if st := pl.NormalizeScore(ctx, o.state, pod, scores); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	for _, sc := range scores {
+		if sc.Score < 0 || sc.Score > fwk.MaxNodeScore {
+			t.Errorf("node %s scores %d, outside [0, %d]", sc.Name, sc.Score, fwk.MaxNodeScore)
+		}
+	}
+}
