@@ -51,8 +51,11 @@ func (pl *VolumeTopology) isSchedulableAfterNodeChange(logger klog.Logger, pod *
 		return fwk.Queue, fmt.Errorf("unexpected objects in isSchedulableAfterNodeChange: %w", err)
 	}
 	// Record the node before the pod is retried, so PreFilter's candidate
-	// nodes already include it.
-	newFacts := *pl.nodes.update(newNode)
+	// nodes already include it: the scheduler's handler may run before the
+	// index's. Only while it is the informer's current version, though: a
+	// hint may be replayed after the node changed again or was deleted.
+	pl.nodes.updateIfCurrent(newNode, pl.nodeLister.Get)
+	newFacts := pl.nodes.classifier.Describe(newNode.Labels)
 	if oldNode != nil {
 		oldFacts := pl.nodes.classifier.Describe(oldNode.Labels)
 		if oldFacts == newFacts && !diskTypeLabelsChanged(oldNode.Labels, newNode.Labels) {

@@ -285,3 +285,46 @@ func TestNodeHintWhileTheSnapshotChanges(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestNodeHintNeverRecordsAStaleNode: the queue replays node events recorded
+// during a scheduling cycle after the cycle. A replayed add of a node since
+// deleted, or an older version of a relabelled node, must not go into the
+// node index; the informer's current version still does, so a pod retried
+// before the index's own handler ran sees the node.
+func TestNodeHintNeverRecordsAStaleNode(t *testing.T) {
+	c := hintCluster()
+	c.nodes = []*v1.Node{zoneNode("a1", zoneA, nvmeType)}
+	pl, _ := c.setup(t, nil)
+	pod := hintPod()
+
+	t.Run("a deleted node's add replayed", func(t *testing.T) {
+		checkHint(t, pl.isSchedulableAfterNodeChange, pod, nil, zoneNode("ghost", zoneA, nvmeType), fwk.Queue)
+		if _, ok := pl.nodes.zoneOf("ghost"); ok {
+			t.Error("the node index holds a node the informer does not have")
+		}
+		if pl.nodes.nvmeNodes([]string{zoneA}, false).Has("ghost") {
+			t.Error("a node the informer does not have is an NVMe candidate")
+		}
+	})
+
+	t.Run("an older version replayed", func(t *testing.T) {
+		older := zoneNode("a1", zoneB, nvmeType)
+		older.ResourceVersion = "older"
+		checkHint(t, pl.isSchedulableAfterNodeChange, pod, nil, older, fwk.QueueSkip)
+		if z, _ := pl.nodes.zoneOf("a1"); z != zoneA {
+			t.Errorf("node a1 is in zone %q in the index, want %s, its current version's", z, zoneA)
+		}
+	})
+
+	t.Run("the current version is recorded", func(t *testing.T) {
+		pl.nodes.remove("a1") // as if the index's handler had not run yet
+		current, err := pl.nodeLister.Get("a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkHint(t, pl.isSchedulableAfterNodeChange, pod, nil, current, fwk.Queue)
+		if !pl.nodes.nvmeNodes([]string{zoneA}, false).Has("a1") {
+			t.Error("the informer's current node was not recorded")
+		}
+	})
+}

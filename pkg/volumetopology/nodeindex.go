@@ -118,6 +118,33 @@ func (x *nodeIndex) update(node *v1.Node) *disk.NodeFacts {
 	ne := &nodeEntry{node: node, facts: x.classifier.Describe(node.Labels)}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.store(ne)
+	return &ne.facts
+}
+
+// updateIfCurrent records a node object that the informer still holds as
+// the node's current version (current reads the informer's store) and tells
+// whether it did. Queueing hints call it: the scheduling queue hands them
+// events it recorded during a scheduling cycle only after the cycle, when the
+// node may have changed again or be gone, and such an event must not bring
+// an old version back. The informer updates its store before it tells any
+// handler, and the check and the write happen under the index's lock, which
+// the index's own handler takes too, so a newer version is never overwritten.
+func (x *nodeIndex) updateIfCurrent(node *v1.Node, current func(name string) (*v1.Node, error)) bool {
+	ne := &nodeEntry{node: node, facts: x.classifier.Describe(node.Labels)}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cur, err := current(node.Name)
+	if err != nil || cur.ResourceVersion != node.ResourceVersion || cur.UID != node.UID {
+		return false
+	}
+	x.store(ne)
+	return true
+}
+
+// store records a node entry. Called with mu held.
+func (x *nodeIndex) store(ne *nodeEntry) {
+	node := ne.node
 	old := x.byName[node.Name]
 	x.byName[node.Name] = ne
 	x.facts.Store(node, &ne.facts)
@@ -132,7 +159,6 @@ func (x *nodeIndex) update(node *v1.Node) *disk.NodeFacts {
 			x.setNVMe(ne.facts.Zone, node.Name, true)
 		}
 	}
-	return &ne.facts
 }
 
 func (x *nodeIndex) remove(name string) {

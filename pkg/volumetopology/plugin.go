@@ -42,8 +42,9 @@ type VolumeTopology struct {
 	events eventRecorder
 	warned *warnings
 
-	pvLister  corelisters.PersistentVolumeLister
-	vaIndexer cache.Indexer // VolumeAttachments by PV name
+	pvLister   corelisters.PersistentVolumeLister
+	nodeLister corelisters.NodeLister
+	vaIndexer  cache.Indexer // VolumeAttachments by PV name
 }
 
 var (
@@ -89,9 +90,10 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 			Volumes: disk.IndexedVolumes{Indexer: pvInformer.Informer().GetIndexer()},
 			Drivers: args.Drivers,
 		},
-		nodes:    newNodeIndex(disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)),
-		warned:   newWarnings(),
-		pvLister: pvInformer.Lister(),
+		nodes:      newNodeIndex(disk.NewNodeClassifier(args.ZoneLabelKeys, args.NVMeInstanceFamilies, args.NVMeLabelKey)),
+		warned:     newWarnings(),
+		pvLister:   pvInformer.Lister(),
+		nodeLister: factory.Core().V1().Nodes().Lister(),
 	}
 	if r := h.EventRecorder(); r != nil {
 		pl.events = r
