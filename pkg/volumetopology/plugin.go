@@ -42,6 +42,10 @@ type VolumeTopology struct {
 	events eventRecorder
 	warned *warnings
 
+	// nominator lists the pods preemption nominated to a node; nil when
+	// the framework has no pod nominator (explain, some tests).
+	nominator func(node string) []fwk.PodInfo
+
 	pvLister   corelisters.PersistentVolumeLister
 	nodeLister corelisters.NodeLister
 	vaIndexer  cache.Indexer // VolumeAttachments by PV name
@@ -97,6 +101,9 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 	}
 	if r := h.EventRecorder(); r != nil {
 		pl.events = r
+	}
+	if hasNominator(h) {
+		pl.nominator = h.NominatedPodsForNode
 	}
 	reg, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodes.handler())
 	if err != nil {
@@ -154,4 +161,16 @@ func vaPersistentVolumeName(obj interface{}) ([]string, error) {
 		return nil, nil
 	}
 	return []string{*va.Spec.Source.PersistentVolumeName}, nil
+}
+
+// hasNominator tells whether the handle can list nominated pods: a framework
+// built without a pod nominator (as explain builds one) panics when asked.
+func hasNominator(h fwk.Handle) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	h.NominatedPodsForNode("")
+	return true
 }

@@ -10,6 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -44,7 +45,7 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 	var result *fwk.PreFilterResult
 	if pl.hasShared(claims) {
 		var err error
-		if result, err = pl.preFilterShared(s, claims, nodes); err != nil {
+		if result, err = pl.preFilterShared(s, pod, claims, nodes); err != nil {
 			return nil, fwk.AsStatus(err)
 		}
 	}
@@ -113,32 +114,85 @@ func (pl *VolumeTopology) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.
 	return pl.updateAttachCounts(cs, podInfoToRemove.GetPod(), nodeInfo, -1)
 }
 
-// updateAttachCounts is called with nodeInfo already holding (add) or no
-// longer holding (remove) the pod.
+// updateAttachCounts adds (delta +1) or removes (-1) a pod's uses of the
+// shared disks on its node. The node is the pod's own (nodeInfo's for a
+// nominated pod, which has none yet): DefaultPreemption removes and re-adds
+// the members of a pod group on other nodes with a NodeInfo that does not
+// reflect the change, so nodeInfo's claim counts cannot be trusted here.
+// A node enters or leaves the disk's attached set when its users go from
+// zero to some or back, unless a VolumeAttachment keeps it there anyway.
 func (pl *VolumeTopology) updateAttachCounts(cs fwk.CycleState, p *v1.Pod, nodeInfo fwk.NodeInfo, delta int) *fwk.Status {
 	s, err := getState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	node := nodeInfo.Node()
-	if len(s.disks) == 0 || node == nil {
+	if len(s.disks) == 0 {
 		return nil
 	}
-	refs := nodeInfo.GetPVCRefCounts()
+	name := p.Spec.NodeName
+	if name == "" {
+		if nodeInfo.Node() == nil {
+			return nil
+		}
+		name = nodeInfo.Node().Name
+	}
 	for _, d := range s.disks {
-		used := d.usedBy(p)
-		if used == 0 || d.hasVA(node.Name) {
-			continue
-		}
-		onNode := d.countOn(refs)
-		switch {
-		case delta > 0 && onNode == used: // the node was not attached before
-			d.zoneCount[pl.nodes.get(node).Zone]++
-		case delta < 0 && onNode == 0: // the node is no longer attached
-			d.zoneCount[pl.nodes.get(node).Zone]--
-		}
+		pl.addUses(d, name, delta*d.usedBy(p))
 	}
 	return nil
+}
+
+// addUses changes the disk's users on a node by n and keeps its per-zone
+// attach counts in step.
+func (pl *VolumeTopology) addUses(d *sharedDisk, node string, n int) {
+	if n == 0 {
+		return
+	}
+	before := d.users[node]
+	after := max(before+n, 0)
+	if d.users == nil {
+		d.users = map[string]int{}
+	}
+	if after == 0 {
+		delete(d.users, node)
+	} else {
+		d.users[node] = after
+	}
+	if d.hasVA(node) || (before > 0) == (after > 0) {
+		return
+	}
+	zone, ok := pl.snapshotZone(node)
+	if !ok {
+		return
+	}
+	if after > 0 {
+		d.zoneCount[zone]++
+	} else {
+		d.zoneCount[zone]--
+	}
+}
+
+// countNominated counts pods nominated (by preemption) to the nodes, with at
+// least the pod's priority, as users of the shared disks: the framework adds
+// them only while it filters their own node, but the attach limit is per
+// zone, so a preemptor's slot must be kept from every other node of the
+// zone, or a lower-priority replica could take it.
+func (pl *VolumeTopology) countNominated(s *stateData, pod *v1.Pod, nodes sets.Set[string]) {
+	if pl.nominator == nil {
+		return
+	}
+	priority := corev1helpers.PodPriority(pod)
+	for name := range nodes {
+		for _, pi := range pl.nominator(name) {
+			np := pi.GetPod()
+			if np.UID == pod.UID || corev1helpers.PodPriority(np) < priority {
+				continue
+			}
+			for _, d := range s.disks {
+				pl.addUses(d, name, d.usedBy(np))
+			}
+		}
+	}
 }
 
 // hasClaimVolume is the allocation-free test for pods that cannot be ours.
@@ -236,7 +290,7 @@ func typeReason(defaults bool) string {
 
 // preFilterShared builds the shared disks' attach counts in one pass over the
 // snapshot, the candidate nodes, and the zone scores.
-func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, error) {
+func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []disk.Claim, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, error) {
 	// Zones every shared-disk candidate must be in, when the claims pin them.
 	var pins []string
 	pinned := false
@@ -312,6 +366,12 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 			if on || d.hasVA(node.Name) {
 				d.zoneCount[pl.nodes.get(node).Zone]++
 			}
+			if on {
+				if d.users == nil {
+					d.users = map[string]int{}
+				}
+				d.users[node.Name] = d.countOn(refs)
+			}
 			held = held || on
 		}
 		if held && scoring {
@@ -369,9 +429,19 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, claims []disk.Claim, nod
 	// Until the index has seen every node it may miss some, so it narrows
 	// nothing and Filter reads each node's labels.
 	if !pl.nodesSynced() {
+		// Nominated pods of shared disks can be on NVMe nodes only, but
+		// until the index has seen every node it may miss some.
+		all := sets.New[string]()
+		for _, ni := range nodes {
+			if n := ni.Node(); n != nil {
+				all.Insert(n.Name)
+			}
+		}
+		pl.countNominated(s, pod, all)
 		return nil, nil
 	}
 	candidates := pl.nodes.nvmeNodes(pins, !pinned)
+	pl.countNominated(s, pod, candidates)
 	if candidates.Len() == 0 || candidates.Len() >= len(nodes) {
 		return nil, nil
 	}

@@ -43,6 +43,7 @@ func (s *stateData) Clone() fwk.StateData {
 	for i, d := range s.disks {
 		dc := *d
 		dc.zoneCount = maps.Clone(d.zoneCount)
+		dc.users = maps.Clone(d.users)
 		c.disks[i] = &dc
 	}
 	return &c
@@ -76,6 +77,13 @@ type sharedDisk struct {
 	// zoneCount is how many nodes of each zone the disk is attached to or
 	// about to be (pods, assumed pods, VolumeAttachments).
 	zoneCount map[string]int
+	// users counts, per node, the claim volumes of pods there that reach
+	// the disk (bound, assumed, nominated with at least the pod's
+	// priority), as the scheduler's claim reference counts count them.
+	// AddPod and RemovePod change it by the pod's own node, so the node
+	// counts as attached exactly while it has users, whatever NodeInfo the
+	// framework hands them.
+	users map[string]int
 	// anyZone counts VolumeAttachments on nodes the scheduler has no Node
 	// for (a node lost or deleted before the disk detached) when the disk's
 	// volumes pin no zone: the instance may be in any zone, so they count
