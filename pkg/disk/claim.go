@@ -309,12 +309,14 @@ func (r *Resolver) SharedDisk(pv *v1.PersistentVolume) (bool, error) {
 // is shared depends on all its volumes: see Resolver.SharedDisk.
 func IsSharedVolume(pv *v1.PersistentVolume, class *storagev1.StorageClass) bool {
 	if pv.Spec.CSI != nil {
-		if on, _ := ParseMultiAttach(pv.Spec.CSI.VolumeAttributes[ParamMultiAttach]); on {
+		// The provisioner copies the class's parameters into the volume
+		// attributes verbatim, so they read like the class.
+		if MultiAttachOn(pv.Spec.CSI.VolumeAttributes[ParamMultiAttach]) {
 			return true
 		}
 	}
 	if class != nil {
-		if on, _ := ParseMultiAttach(class.Parameters[ParamMultiAttach]); on {
+		if MultiAttachOn(class.Parameters[ParamMultiAttach]) {
 			return true
 		}
 	}
@@ -325,4 +327,54 @@ func IsSharedVolume(pv *v1.PersistentVolume, class *storagev1.StorageClass) bool
 // driver refuses them without multi-attach.
 func sharedAccess(modes []v1.PersistentVolumeAccessMode) bool {
 	return slices.Contains(modes, v1.ReadWriteMany) || slices.Contains(modes, v1.ReadOnlyMany)
+}
+
+// Reasons of an AccessError, formats.
+const (
+	// ErrReasonMultiAttachRequired: the claim's access mode and class, and
+	// the class's multiAttach (MultiAttachText).
+	ErrReasonMultiAttachRequired = `asks for %s access, which the driver provisions only when storageclass %s sets multiAttach to "true" or "enabled" (it has %s)`
+	// ErrReasonMultiWriterNeedsBlock: the driver writes to a disk from
+	// several nodes only through a Block volume.
+	ErrReasonMultiWriterNeedsBlock = "asks for ReadWriteMany access with volumeMode Filesystem, which the driver refuses: several nodes write to a disk only as a Block volume"
+)
+
+// AccessError says that the driver refuses to provision a claim with its
+// class because of the claim's access modes (its validateCapabilities and
+// the multiAttach check of getDiskVolumeOptions).
+type AccessError struct{ Reason string }
+
+func (e *AccessError) Error() string { return e.Reason }
+
+// MultiAttachText describes a class's multiAttach parameter for a reason.
+func MultiAttachText(params map[string]string) string {
+	if v, ok := params[ParamMultiAttach]; ok {
+		return fmt.Sprintf("multiAttach %q", v)
+	}
+	return "no multiAttach"
+}
+
+// CheckAccess tells whether the driver provisions an unbound claim's access
+// modes with its class, as the driver checks them: ReadWriteMany needs
+// volumeMode Block, and ReadWriteMany or ReadOnlyMany need the class's
+// multiAttach on. It is an *AccessError when the driver would fail for every
+// node.
+func CheckAccess(c *Claim) error {
+	if c.Bound() || c.Class == nil {
+		return nil
+	}
+	modes := c.PVC.Spec.AccessModes
+	block := c.PVC.Spec.VolumeMode != nil && *c.PVC.Spec.VolumeMode == v1.PersistentVolumeBlock
+	if slices.Contains(modes, v1.ReadWriteMany) && !block {
+		return &AccessError{Reason: ErrReasonMultiWriterNeedsBlock}
+	}
+	if c.Params.MultiAttach {
+		return nil
+	}
+	for _, m := range modes {
+		if m == v1.ReadWriteMany || m == v1.ReadOnlyMany {
+			return &AccessError{Reason: fmt.Sprintf(ErrReasonMultiAttachRequired, m, c.Class.Name, MultiAttachText(c.Class.Parameters))}
+		}
+	}
+	return nil
 }

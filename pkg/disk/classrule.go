@@ -35,6 +35,11 @@ type ClassRule struct {
 func NewClassRule(sc *storagev1.StorageClass, p Parameters, zoneKeys []string) ClassRule {
 	r := ClassRule{Types: p.Types, DefaultTypes: p.DefaultTypes, className: sc.Name, params: p}
 	r.Allowed, r.ZoneIDs = ClassTopology(sc, p, zoneKeys)
+	if !slices.ContainsFunc(p.Types, func(t string) bool { return !IsRegionalType(t) }) {
+		// The driver reads zoneId only for a class with a zonal type
+		// (getDiskVolumeOptions calls getZone only then).
+		r.ZoneIDs = nil
+	}
 	for _, t := range p.Types {
 		r.bits = append(r.bits, CategoryBit(t))
 		r.regional = append(r.regional, IsRegionalType(t))
@@ -149,8 +154,12 @@ func (r *ClassRule) Check(f *NodeFacts, n NodeView) Verdict {
 }
 
 // ClaimRule is the rule of an unbound claim: its class's rule for the size it
-// requests. An error (*SizeError) means no node can get a disk for it.
+// requests. An error (*AccessError or *SizeError) means the driver would
+// fail to provision it for any node.
 func ClaimRule(c *Claim, zoneKeys []string) (ClassRule, error) {
+	if err := CheckAccess(c); err != nil {
+		return ClassRule{}, err
+	}
 	var bytes int64
 	if q, ok := c.PVC.Spec.Resources.Requests[v1.ResourceStorage]; ok {
 		bytes = q.Value()

@@ -1,34 +1,47 @@
 package disk
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
 // FuzzParseParameters: no input panics, and whatever parses obeys the
-// parameters' invariants. Seeds are in testdata/fuzz/FuzzParseParameters.
+// parameters' invariants: multiAttach is never an error and reads as the
+// driver's lower-case comparison, zones are the non-empty comma entries,
+// each once, verbatim. Seeds are in testdata/fuzz/FuzzParseParameters.
 func FuzzParseParameters(f *testing.F) {
 	f.Add("cloud_essd,cloud_ssd", "cn-a, cn-b", "true")
 	f.Fuzz(func(t *testing.T, typ, zones, multi string) {
 		p, err := ParseParameters(map[string]string{ParamType: typ, ParamZoneID: zones, ParamMultiAttach: multi})
 		if err != nil {
-			if _, ok := err.(*ParameterError); !ok {
+			pe, ok := err.(*ParameterError)
+			if !ok {
 				t.Fatalf("error of type %T, want *ParameterError", err)
+			}
+			if pe.Parameter == ParamMultiAttach {
+				t.Fatalf("multiAttach %q refused: the driver never refuses it", multi)
 			}
 			return
 		}
-		if len(p.Types) == 0 || len(p.Zones) == 0 {
-			t.Fatalf("parsed present parameters to empty lists: %+v", p)
+		if len(p.Types) == 0 {
+			t.Fatalf("parsed a present type to an empty list: %+v", p)
 		}
-		for _, z := range p.Zones {
-			if strings.TrimSpace(z) == "" || strings.Contains(z, ",") {
-				t.Fatalf("zone %q blank or not split", z)
+		if p.Zones == nil || p.ZoneKey != ParamZoneID {
+			t.Fatalf("zoneId %q present but not read: %+v", zones, p)
+		}
+		for i, z := range p.Zones {
+			if z == "" || strings.Contains(z, ",") || !slices.Contains(strings.Split(zones, ","), z) || slices.Index(p.Zones, z) != i {
+				t.Fatalf("zone %q empty, not split, not verbatim or repeated in %q", z, zones)
 			}
 		}
 		for _, c := range p.Types {
 			if !IsKnownCategory(c) {
 				t.Fatalf("unknown category %q accepted", c)
 			}
+		}
+		if want := strings.EqualFold(multi, "true") || strings.EqualFold(multi, "enabled"); p.MultiAttach != want {
+			t.Fatalf("multiAttach %q read as %v, want %v", multi, p.MultiAttach, want)
 		}
 	})
 }

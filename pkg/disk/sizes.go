@@ -33,16 +33,22 @@ var categoryMinGiB = map[string]int64{
 	CategoryEEDStandard: 64, CategoryEEDPremium: 64,
 }
 
-// parsePerformanceLevels reads performanceLevel: each entry must be an ESSD
-// level, as the driver requires.
+// parsePerformanceLevels reads performanceLevel as the driver does (its
+// validateDiskPerformanceLevel): every entry, split on commas without
+// trimming, must be an ESSD level, whatever the class's types. A repeated
+// level is kept once.
 func parsePerformanceLevels(v string) ([]string, error) {
-	levels, err := splitList(ParamPerformanceLevel, v)
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range levels {
+	var levels []string
+	for _, l := range strings.Split(v, ",") {
 		if _, ok := essdLevelMinGiB[l]; !ok {
-			return nil, &ParameterError{Parameter: ParamPerformanceLevel, Value: v, Reason: fmt.Sprintf("unknown performance level %q (want PL0, PL1, PL2 or PL3)", l)}
+			reason := fmt.Sprintf(ReasonUnknownLevel, l)
+			if l == "" {
+				reason = ReasonEmptyElement
+			}
+			return nil, &ParameterError{Parameter: ParamPerformanceLevel, Value: v, Reason: reason}
+		}
+		if !slices.Contains(levels, l) {
+			levels = append(levels, l)
 		}
 	}
 	return levels, nil

@@ -7,9 +7,11 @@
 // disk attaches only in its zone, a single-attach disk to one instance, and a
 // multi-attach disk to at most 16 instances per zone.
 //
-// The disk facts (StorageClass parameters, node zones, regional categories)
-// come from package disk, as for the scheduler plugin. Nothing here is used by
-// the plugin.
+// The node facts (zones, regions) come from package disk, as for the
+// scheduler plugin; StorageClass parameters do not: the simulated driver
+// reads them with its own table (driver.go), written from the driver's
+// source, so that a test catches the plugin reading a class differently from
+// the driver. Nothing here is used by the plugin.
 package simcloud
 
 import (
@@ -38,8 +40,8 @@ import (
 // Event reasons the simulated driver records.
 const (
 	// ReasonConflictingZone is recorded on a claim when the node's zone is not
-	// in the StorageClass zoneId list; the disk is then created in the first
-	// zoneId zone, which the pod cannot reach.
+	// in the StorageClass zoneId list; the disk is then created in a zoneId
+	// zone, which the pod cannot reach.
 	ReasonConflictingZone = "ConflictingZone"
 	// ReasonProvisioning, ReasonProvisioningSucceeded and
 	// ReasonProvisioningFailed are external-provisioner's.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -27,9 +26,9 @@ import (
 
 const pvByClaimUIDIndex = "simcloud/claimUID"
 
-// nodeFacts reads node labels as the plugin does (the categories a node
-// offers).
-var nodeFacts = disk.NewNodeClassifier(disk.DefaultZoneLabelKeys, disk.DefaultNVMeInstanceFamilies, disk.LabelNVMeMultiAttach)
+// driverZoneKeys are the topology keys the driver reads zones from (its
+// iterZone).
+var driverZoneKeys = []string{disk.LabelDriverZone, v1.LabelTopologyZone}
 
 // provisioner plays external-provisioner with the disk driver behind it. It
 // takes a claim once the PersistentVolume controller has handed it over (the
@@ -200,59 +199,38 @@ func (p *provisioner) syncClaim(ctx context.Context, key string) error {
 }
 
 // provision creates the disk and its PersistentVolume for a claim. node is
-// the selected node (nil for Immediate binding).
+// the selected node (nil for Immediate binding). Which disk the driver
+// creates, or why it refuses, is createVolume's: the simulated driver's own
+// reading of the class, not package disk's.
 func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeClaim, class *storagev1.StorageClass, node *v1.Node) (*v1.PersistentVolume, error) {
-	params, err := disk.ParseParameters(class.Parameters)
-	if err != nil {
-		return nil, permanentError{fmt.Errorf("illegal parameters: %w", err)}
-	}
-	blockMode := pvc.Spec.VolumeMode != nil && *pvc.Spec.VolumeMode == v1.PersistentVolumeBlock
-	for _, m := range pvc.Spec.AccessModes {
-		if m != v1.ReadWriteMany && m != v1.ReadOnlyMany {
-			continue
-		}
-		if !params.MultiAttach {
-			return nil, permanentError{fmt.Errorf("multiAttach is required for access mode %s", m)}
-		}
-		if m == v1.ReadWriteMany && !blockMode {
-			return nil, permanentError{errors.New("multi-node writing is only supported for block volume; use ReadWriteOnce for a filesystem disk volume")}
-		}
-	}
-
-	// The driver tries the types in order (its defaults when the class
-	// names none) and skips those the selected node does not offer.
 	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
-	rule, err := disk.NewClassRule(class, params, disk.DefaultZoneLabelKeys).ForRequest(req.Value())
-	if err != nil {
-		return nil, permanentError{fmt.Errorf("all attempts failed: %w", err)}
+	r := volumeRequest{
+		params: class.Parameters,
+		bytes:  req.Value(),
+		access: pvc.Spec.AccessModes,
+		block:  pvc.Spec.VolumeMode != nil && *pvc.Spec.VolumeMode == v1.PersistentVolumeBlock,
 	}
-	category := rule.Types[0]
 	if node != nil {
-		f := nodeFacts.Describe(node.Labels)
-		var ok bool
-		if category, _, ok = rule.Category(&f); !ok {
-			return nil, permanentError{fmt.Errorf("none of the disk types %s is available on node %s", strings.Join(rule.Types, ","), node.Name)}
-		}
-	}
-	region := ""
-	if node != nil {
-		region = disk.RegionOf(node.Labels)
-	}
-
-	d := Disk{Category: category, Region: region, MultiAttach: params.MultiAttach}
-	if !disk.IsRegionalType(category) {
-		zone, err := p.pickZone(pvc, class, params, node)
+		zones, err := p.topologyZones(node)
 		if err != nil {
 			return nil, err
 		}
-		d.Zone = zone
-	} else if region == "" {
-		return nil, permanentError{errors.New("regional disk needs the node's region (topology.kubernetes.io/region)")}
+		r.nodeZones, r.nodeLabels, r.region = zones, node.Labels, disk.RegionOf(node.Labels)
+	} else {
+		for _, term := range class.AllowedTopologies {
+			for _, e := range term.MatchLabelExpressions {
+				if slices.Contains(disk.DefaultZoneLabelKeys, e.Key) {
+					r.nodeZones = append(r.nodeZones, e.Values...)
+				}
+			}
+		}
 	}
-
-	d.SizeGiB = params.RequestGiB(req.Value())
-	if d.SizeGiB < 1 {
-		d.SizeGiB = 1
+	d, conflict, err := createVolume(r)
+	if err != nil {
+		return nil, permanentError{err}
+	}
+	if conflict != "" {
+		p.cloud.recorder.Event(pvc, v1.EventTypeWarning, ReasonConflictingZone, conflict)
 	}
 	if p.cloud.opts.ProvisionDelay > 0 {
 		select {
@@ -275,56 +253,28 @@ func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeCla
 	return created, nil
 }
 
-// pickZone does what the driver does: the first zone of the selected node's
-// topology (the keys its CSINode registers) that the class's zoneId list
-// allows; when there is none, it records ConflictingZone on the claim and
-// still uses the first zoneId zone.
-func (p *provisioner) pickZone(pvc *v1.PersistentVolumeClaim, class *storagev1.StorageClass, params disk.Parameters, node *v1.Node) (string, error) {
-	var requisite []string
-	if node != nil {
-		keys := []string{disk.LabelDriverZone}
-		csiNode, err := p.csiNodes.Get(node.Name)
-		if err != nil {
-			return "", fmt.Errorf("csinode %s: %w", node.Name, err)
-		}
-		for _, drv := range csiNode.Spec.Drivers {
-			if drv.Name == disk.DriverName {
-				keys = drv.TopologyKeys
-			}
-		}
-		for _, k := range keys {
-			if v := node.Labels[k]; v != "" && slices.Contains(disk.DefaultZoneLabelKeys, k) && !slices.Contains(requisite, v) {
-				requisite = append(requisite, v)
-			}
-		}
-	} else {
-		for _, term := range class.AllowedTopologies {
-			for _, e := range term.MatchLabelExpressions {
-				if slices.Contains(disk.DefaultZoneLabelKeys, e.Key) {
-					requisite = append(requisite, e.Values...)
-				}
-			}
+// topologyZones are the zones of a selected node's topology as
+// external-provisioner passes them to the driver: the node's values of the
+// keys its CSINode registers for the driver (the driver's zone key when it
+// registers none), as the driver reads them (driverZoneKeys only).
+func (p *provisioner) topologyZones(node *v1.Node) ([]string, error) {
+	keys := []string{disk.LabelDriverZone}
+	csiNode, err := p.csiNodes.Get(node.Name)
+	if err != nil {
+		return nil, fmt.Errorf("csinode %s: %w", node.Name, err)
+	}
+	for _, drv := range csiNode.Spec.Drivers {
+		if drv.Name == disk.DriverName {
+			keys = drv.TopologyKeys
 		}
 	}
-	if params.Zones == nil {
-		if len(requisite) == 0 {
-			return "", permanentError{errors.New("no zone info: the class has no zoneId and the node no zone topology")}
-		}
-		return requisite[0], nil
-	}
-	for _, z := range requisite {
-		if slices.Contains(params.Zones, z) {
-			return z, nil
+	var zones []string
+	for _, k := range keys {
+		if v := node.Labels[k]; v != "" && slices.Contains(driverZoneKeys, k) && !slices.Contains(zones, v) {
+			zones = append(zones, v)
 		}
 	}
-	if node != nil {
-		msg := "no zone info found in accessibility requirements"
-		if len(requisite) > 0 {
-			msg = fmt.Sprintf("conflicting zone, parameters specified: %s, accessibility requires: %v", class.Parameters[params.ZoneKey], requisite)
-		}
-		p.cloud.recorder.Event(pvc, v1.EventTypeWarning, ReasonConflictingZone, msg)
-	}
-	return params.Zones[0], nil
+	return zones, nil
 }
 
 // persistentVolume is the PV external-provisioner saves for a new disk.

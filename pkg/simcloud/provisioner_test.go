@@ -284,3 +284,25 @@ func TestProvisionRefusesWhatTheDriverRefuses(t *testing.T) {
 		t.Errorf("provisioned %d volumes, want none", len(pvs.Items))
 	}
 }
+
+// Spellings the driver reads its own way: an empty zoneId entry does no
+// harm, and multiAttach " true" (not trimmed) makes an ordinary disk.
+func TestProvisionDriverSpellings(t *testing.T) {
+	node, csiNode := testNode("n1", "cn-beijing-b", disk.CategoryESSD)
+	client, ctx, cloud := startFakeCloud(t, node, csiNode,
+		testClass("trailing", map[string]string{disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: "cn-beijing-a,cn-beijing-b,", disk.ParamMultiAttach: " true"}),
+		handedOverClaim("data", "trailing", "n1", v1.PersistentVolumeBlock, v1.ReadWriteOnce))
+	pv := waitForPV(ctx, t, client, "data")
+	if diff := cmp.Diff(zoneTerm(disk.LabelDriverZone, "cn-beijing-b"), pv.Spec.NodeAffinity.Required.NodeSelectorTerms); diff != "" {
+		t.Errorf("node affinity (-want +got):\n%s", diff)
+	}
+	if d, ok := cloud.Disk(pv.Spec.CSI.VolumeHandle); !ok || d.MultiAttach || d.Zone != "cn-beijing-b" {
+		t.Errorf("disk %+v (found %v), want a single-attach disk in cn-beijing-b", d, ok)
+	}
+	if _, ok := pv.Spec.CSI.VolumeAttributes[disk.ParamMultiAttach]; ok {
+		t.Errorf("volume attributes %v say multiAttach for a single-attach disk", pv.Spec.CSI.VolumeAttributes)
+	}
+	if reasons := eventReasons(ctx, t, client, "data"); slices.Contains(reasons, ReasonConflictingZone) {
+		t.Errorf("events %v: no ConflictingZone expected, the node's zone is in zoneId", reasons)
+	}
+}

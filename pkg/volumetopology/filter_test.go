@@ -275,12 +275,31 @@ func TestZoneRules(t *testing.T) {
 			preFilter: unresolvable(`storageclass "gone-class" not found: named by persistentvolumeclaim default/data`),
 		},
 		{
-			name: "malformed StorageClass parameters",
+			name: "StorageClass parameters the driver refuses",
 			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
-				wffcClass("bad", map[string]string{"multiAttach": "maybe"}), makeClaim("data", "bad", v1.ReadWriteOnce),
+				wffcClass("bad", map[string]string{"type": "cloud_essd,"}), makeClaim("data", "bad", v1.ReadWriteOnce),
 			}},
 			pod:       makePod("p", "", "data"),
-			preFilter: unresolvable(`storageclass "bad": parameter multiAttach="maybe": want "true", "enabled", "false" or "disabled"`),
+			preFilter: unresolvable(`storageclass "bad": parameter type="cloud_essd,": empty element in comma list`),
+		},
+		{
+			// The driver reads multiAttach "maybe" as off, without an
+			// error, and a trailing comma in zoneId does no harm.
+			name: "spellings the driver accepts: multiAttach maybe, zoneId with a trailing comma",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("lenient", map[string]string{"type": "cloud_essd", "zoneId": "cn-a,cn-b,", "multiAttach": "maybe"}),
+				makeClaim("data", "lenient", v1.ReadWriteOnce),
+			}},
+			pod:  makePod("p", "", "data"),
+			want: map[string]*fwk.Status{"c1": unresolvable(ErrReasonClassZone, "cn-a,cn-b", "lenient")},
+		},
+		{
+			name: "a shared claim on a class whose multiAttach is off: the driver would refuse it",
+			cluster: cluster{nodes: threeZones, objs: []runtime.Object{
+				wffcClass("single", map[string]string{"type": "cloud_essd", "multiAttach": "yes"}), sharedClaim("data", "single"),
+			}},
+			pod:       makePod("p", "", "data"),
+			preFilter: unresolvable(`persistentvolumeclaim "default/data": `+disk.ErrReasonMultiAttachRequired, v1.ReadWriteMany, "single", `multiAttach "yes"`),
 		},
 		{
 			name: "PV whose node affinity has no terms",

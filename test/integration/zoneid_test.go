@@ -34,6 +34,9 @@ func TestZoneIDKeepsDisksReachable(t *testing.T) {
 		// The driver does not trim the entries: "  cn-beijing-b" matches no
 		// zone, and a pod in zone b would get its disk in zone a.
 		{name: "spaces-after-commas", zoneID: zoneA + ",  " + zoneB, types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA}},
+		// A trailing comma, as templates write it: the driver's set gets an
+		// empty entry, which matches no zone and does no harm.
+		{name: "trailing-comma", zoneID: zoneA + "," + zoneB + ",", types: disk.CategoryESSD + "," + disk.CategorySSD, zones: []string{zoneA, zoneB}},
 		{name: "excludes-two-zones", zoneID: zoneC, types: disk.CategorySSD, zones: []string{zoneC}},
 		{name: "lowercase-key", lower: zoneB, types: disk.CategoryESSD, zones: []string{zoneB}},
 		{name: "both-keys-zoneId-wins", zoneID: zoneA, lower: zoneB, types: disk.CategoryESSD, zones: []string{zoneA}},
