@@ -15,11 +15,15 @@ import (
 	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
 )
 
-// Registry returns the options that register our plugins with kube-scheduler;
+// Registry returns the options that register our plugins (VolumeTopology and
+// DiskLocality) with kube-scheduler;
 // anything that runs the scheduler (the binary, the local control plane, the
 // tests) uses it, so they all run the same code.
 func Registry() []app.Option {
-	return []app.Option{app.WithPlugin(volumetopology.Name, volumetopology.New)}
+	return []app.Option{
+		app.WithPlugin(volumetopology.Name, volumetopology.New),
+		app.WithPlugin(volumetopology.LocalityName, volumetopology.NewDiskLocality),
+	}
 }
 
 // New returns the scheduler command.
@@ -27,12 +31,14 @@ func New(opts ...app.Option) *cobra.Command {
 	opts = append(Registry(), opts...)
 	cmd := app.NewSchedulerCommand(opts...)
 	cmd.Use = "volume-topology-scheduler"
-	cmd.Short = "kube-scheduler with the VolumeTopology plugin for cloud block disks"
+	cmd.Short = "kube-scheduler with the VolumeTopology and DiskLocality plugins for cloud block disks"
 	cmd.Long = `volume-topology-scheduler is kube-scheduler with the VolumeTopology plugin,
 which places pods using Alibaba Cloud block disks where the disks can follow
 them: inside the disks' zones, on NVMe-capable nodes for shared disks, at most
-one pod per node per shared disk, and never past a shared disk's attach limit
-per zone. Pods opt in with schedulerName: volume-topology-scheduler.`
+one pod per node per shared disk, never past a shared disk's attach limit
+per zone, and only on the node where a single-attach disk is in use; and the
+DiskLocality plugin, which prefers the node a pod's disk is still attached
+to. Pods opt in with schedulerName: volume-topology-scheduler.`
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// kube-scheduler prints only its own version; say which product this is too.

@@ -83,7 +83,10 @@ func SchedulerConfigYAML(cfg SchedulerConfig) ([]byte, error) {
 	profile := map[string]any{
 		"schedulerName": name,
 		"plugins": map[string]any{
-			"multiPoint": map[string]any{"enabled": []any{map[string]any{"name": volumetopology.Name}}},
+			"multiPoint": map[string]any{"enabled": []any{
+				map[string]any{"name": volumetopology.Name, "weight": 5},
+				map[string]any{"name": volumetopology.LocalityName, "weight": 10},
+			}},
 			// As the shipped profile: VolumeTopology's PostFilter, which
 			// explains every node, before DefaultPreemption.
 			"postFilter": map[string]any{"enabled": []any{map[string]any{"name": volumetopology.Name}}},
@@ -178,7 +181,9 @@ func StartScheduler(ctx context.Context, kubeconfig, configPath string) (*Schedu
 	}
 
 	ctx, cancel := context.WithCancel(klog.NewContext(ctx, logger))
-	cc, sched, err := app.Setup(ctx, opts, app.WithPlugin(volumetopology.Name, volumetopology.New))
+	cc, sched, err := app.Setup(ctx, opts,
+		app.WithPlugin(volumetopology.Name, volumetopology.New),
+		app.WithPlugin(volumetopology.LocalityName, volumetopology.NewDiskLocality))
 	if err != nil {
 		cancel()
 		ln.Close()

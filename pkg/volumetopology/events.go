@@ -18,7 +18,7 @@ import (
 // EventsToRegister lists the cluster changes that can make a pod this plugin
 // rejected schedulable; each hint returns QueueSkip for changes that cannot.
 func (pl *VolumeTopology) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
-	return []fwk.ClusterEventWithHint{
+	events := []fwk.ClusterEventWithHint{
 		// A new node, or new zone/NVMe/disk-type labels, may be where the pod fits.
 		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel}, QueueingHintFn: pl.isSchedulableAfterNodeChange},
 		// A claim created, bound, or given a selected node changes the pod's rules.
@@ -27,11 +27,19 @@ func (pl *VolumeTopology) EventsToRegister(_ context.Context) ([]fwk.ClusterEven
 		{Event: fwk.ClusterEvent{Resource: fwk.PersistentVolume, ActionType: fwk.Add | fwk.Update}, QueueingHintFn: pl.isSchedulableAfterVolumeChange},
 		// A missing StorageClass was created. Classes are immutable, so updates cannot help.
 		{Event: fwk.ClusterEvent{Resource: fwk.StorageClass, ActionType: fwk.Add}, QueueingHintFn: pl.isSchedulableAfterStorageClassAdd},
-		// A pod holding a shared disk is gone: a node and an attach slot may be free.
+		// A pod holding a shared disk is gone: a node and an attach slot may
+		// be free. A pod using a single-attach disk is gone: the disk can
+		// follow the pod elsewhere.
 		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
 		// A detached disk frees an attach slot.
 		{Event: fwk.ClusterEvent{Resource: fwk.VolumeAttachment, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterVolumeAttachmentDelete},
-	}, nil
+	}
+	if pl.args.EnforceReadWriteOnce {
+		// A pod using a single-attach disk began terminating or
+		// terminated: it no longer keeps the disk on its node.
+		events = append(events, fwk.ClusterEventWithHint{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Update}, QueueingHintFn: pl.isSchedulableAfterPodTerminating})
+	}
+	return events, nil
 }
 
 // isSchedulableAfterNodeChange queues the pod when a node appears, or its
@@ -163,16 +171,18 @@ func (pl *VolumeTopology) isSchedulableAfterStorageClassAdd(logger klog.Logger, 
 	return fwk.QueueSkip, nil
 }
 
-// sharedDiskKeys returns the disk keys and claim keys of the pod's shared
-// claims, resolved leniently (a hint must not fail on a missing object).
-func (pl *VolumeTopology) sharedDiskKeys(pod *v1.Pod) (disks, claims []string) {
+// diskKeys returns the disk keys and claim keys of the pod's claims whose
+// users can keep it off nodes: the shared ones, and the single-attach ones
+// when the ReadWriteOnce rule is on (withSingle). Claims are resolved
+// leniently: a hint must not fail on a missing object.
+func (pl *VolumeTopology) diskKeys(pod *v1.Pod, withSingle bool) (disks, claims []string) {
 	for _, name := range disk.ClaimNames(pod) {
 		pvc, err := pl.resolver.PVCs.PersistentVolumeClaims(pod.Namespace).Get(name)
 		if err != nil {
 			continue
 		}
 		c, ours, err := pl.resolver.Classify(pvc)
-		if err != nil || !ours || !c.MultiAttach {
+		if err != nil || !ours || !(c.MultiAttach || withSingle) {
 			continue
 		}
 		disks = append(disks, c.DiskKey())
@@ -181,8 +191,29 @@ func (pl *VolumeTopology) sharedDiskKeys(pod *v1.Pod) (disks, claims []string) {
 	return disks, claims
 }
 
+// sharesDisk tells whether the other pod uses one of the disks or claims
+// (see diskKeys).
+func (pl *VolumeTopology) sharesDisk(other *v1.Pod, disks, claims []string) bool {
+	for _, name := range disk.ClaimNames(other) {
+		key := other.Namespace + "/" + name
+		if slices.Contains(claims, key) {
+			return true
+		}
+		pvc, err := pl.resolver.PVCs.PersistentVolumeClaims(other.Namespace).Get(name)
+		if err != nil || pvc.Spec.VolumeName == "" {
+			continue
+		}
+		if pv, err := pl.pvLister.Get(pvc.Spec.VolumeName); err == nil && pv.Spec.CSI != nil && slices.Contains(disks, pv.Spec.CSI.VolumeHandle) {
+			return true
+		}
+	}
+	return false
+}
+
 // isSchedulableAfterPodDelete queues the pod when an assigned pod that used
-// one of its shared disks is deleted: its node, and maybe an attach slot, is free.
+// one of its shared disks is deleted (its node, and maybe an attach slot, is
+// free), or one that used one of its single-attach disks (the disk is free
+// to follow the pod).
 func (pl *VolumeTopology) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod, oldObj, newObj interface{}) (fwk.QueueingHint, error) {
 	deleted, _, err := util.As[*v1.Pod](oldObj, newObj)
 	if err != nil {
@@ -191,26 +222,52 @@ func (pl *VolumeTopology) isSchedulableAfterPodDelete(logger klog.Logger, pod *v
 	if deleted.Spec.NodeName == "" || !hasClaimVolume(deleted) {
 		return fwk.QueueSkip, nil
 	}
-	disks, claims := pl.sharedDiskKeys(pod)
+	disks, claims := pl.diskKeys(pod, pl.args.EnforceReadWriteOnce)
 	if len(disks) == 0 {
 		return fwk.QueueSkip, nil
 	}
-	for _, name := range disk.ClaimNames(deleted) {
-		key := deleted.Namespace + "/" + name
-		if slices.Contains(claims, key) {
-			logger.V(5).Info("A pod using the same shared claim was deleted", "pod", klog.KObj(pod), "deletedPod", klog.KObj(deleted))
-			return fwk.Queue, nil
-		}
-		pvc, err := pl.resolver.PVCs.PersistentVolumeClaims(deleted.Namespace).Get(name)
-		if err != nil || pvc.Spec.VolumeName == "" {
-			continue
-		}
-		if pv, err := pl.pvLister.Get(pvc.Spec.VolumeName); err == nil && pv.Spec.CSI != nil && slices.Contains(disks, pv.Spec.CSI.VolumeHandle) {
-			logger.V(5).Info("A pod using the same shared disk was deleted", "pod", klog.KObj(pod), "deletedPod", klog.KObj(deleted))
-			return fwk.Queue, nil
-		}
+	if pl.sharesDisk(deleted, disks, claims) {
+		logger.V(5).Info("A pod using a disk of the pod was deleted", "pod", klog.KObj(pod), "deletedPod", klog.KObj(deleted))
+		return fwk.Queue, nil
 	}
 	return fwk.QueueSkip, nil
+}
+
+// isSchedulableAfterPodTerminating queues the pod when an assigned pod that
+// uses one of its single-attach disks starts terminating or terminates: a
+// disk whose users are all terminating no longer keeps the pod off other
+// nodes. Every other pod update is skipped at once.
+func (pl *VolumeTopology) isSchedulableAfterPodTerminating(logger klog.Logger, pod *v1.Pod, oldObj, newObj interface{}) (fwk.QueueingHint, error) {
+	oldPod, newPod, err := util.As[*v1.Pod](oldObj, newObj)
+	if err != nil {
+		return fwk.Queue, fmt.Errorf("unexpected objects in isSchedulableAfterPodTerminating: %w", err)
+	}
+	if !pl.args.EnforceReadWriteOnce || oldPod == nil || newPod.Spec.NodeName == "" || newPod.UID == pod.UID ||
+		!hasClaimVolume(newPod) || (!stopsUsingDisks(oldPod, newPod)) {
+		return fwk.QueueSkip, nil
+	}
+	disks, claims := pl.diskKeys(pod, true)
+	if len(disks) == 0 || !pl.sharesDisk(newPod, disks, claims) {
+		return fwk.QueueSkip, nil
+	}
+	logger.V(5).Info("A pod using a disk of the pod is terminating", "pod", klog.KObj(pod), "terminatingPod", klog.KObj(newPod))
+	return fwk.Queue, nil
+}
+
+// stopsUsingDisks tells whether the update makes a pod terminating or
+// terminated, which the ReadWriteOnce rule no longer counts as a user.
+func stopsUsingDisks(oldPod, newPod *v1.Pod) bool {
+	return keepsDisks(oldPod) && !keepsDisks(newPod)
+}
+
+// keepsDisks tells whether the ReadWriteOnce rule counts the pod as a user
+// of its disks: it is neither terminating nor terminated.
+func keepsDisks(p *v1.Pod) bool {
+	return p.DeletionTimestamp == nil && !terminated(p)
+}
+
+func terminated(p *v1.Pod) bool {
+	return p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed
 }
 
 // isSchedulableAfterVolumeAttachmentDelete queues the pod when one of its
@@ -227,7 +284,7 @@ func (pl *VolumeTopology) isSchedulableAfterVolumeAttachmentDelete(logger klog.L
 	if err != nil || pv.Spec.CSI == nil {
 		return fwk.QueueSkip, nil
 	}
-	disks, _ := pl.sharedDiskKeys(pod)
+	disks, _ := pl.diskKeys(pod, false)
 	if slices.Contains(disks, pv.Spec.CSI.VolumeHandle) {
 		logger.V(5).Info("A shared disk of the pod was detached", "pod", klog.KObj(pod), "volumeAttachment", klog.KObj(va))
 		return fwk.Queue, nil

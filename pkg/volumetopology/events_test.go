@@ -198,7 +198,7 @@ func TestEventsToRegister(t *testing.T) {
 		fwk.PersistentVolumeClaim: fwk.Add | fwk.Update,
 		fwk.PersistentVolume:      fwk.Add | fwk.Update,
 		fwk.StorageClass:          fwk.Add,
-		fwk.Pod:                   fwk.Delete,
+		fwk.Pod:                   fwk.Delete | fwk.Update,
 		fwk.VolumeAttachment:      fwk.Delete,
 	}
 	if len(got) != len(want) {
@@ -207,6 +207,18 @@ func TestEventsToRegister(t *testing.T) {
 	for r, a := range want {
 		if got[r] != a {
 			t.Errorf("%s: actions %v, want %v", r, got[r], a)
+		}
+	}
+
+	// Without the ReadWriteOnce rule no pod update can help.
+	pl.args.EnforceReadWriteOnce = false
+	events, err = pl.EventsToRegister(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Event.Resource == fwk.Pod && e.Event.ActionType != fwk.Delete {
+			t.Errorf("with enforceReadWriteOnce off: pod event %v registered, want Delete only", e.Event)
 		}
 	}
 }

@@ -41,11 +41,11 @@ func (pl *VolumeTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 
 // Verdict is one rule's decision about one node.
 type Verdict struct {
-	// Rule is RuleZone, RuleNVMe, RuleHolder or RuleAttachLimit.
+	// Rule is RuleZone, RuleInUse, RuleNVMe, RuleHolder or RuleAttachLimit.
 	Rule string
 	// Claim is the claim ("namespace/name") of a zone verdict.
 	Claim string
-	// Disk names the shared disk of a holder or attach-limit verdict.
+	// Disk names the disk of an in-use, NVMe, holder or attach-limit verdict.
 	Disk string
 	// Reason is why the node fails the rule; "" when it passes.
 	Reason string
@@ -72,6 +72,18 @@ func (pl *VolumeTopology) evaluate(s *stateData, nodeInfo fwk.NodeInfo, visit fu
 	for i := range s.claims {
 		r := &s.claims[i]
 		if !visit(Verdict{Rule: RuleZone, Claim: r.claim, Reason: r.reject(node, f), Code: fwk.UnschedulableAndUnresolvable}) {
+			return f
+		}
+	}
+	// A disk in use elsewhere cannot come here while its users run there;
+	// evicting pods of this node cannot change that.
+	for i := range s.inUse {
+		d := &s.inUse[i]
+		v := Verdict{Rule: RuleInUse, Disk: d.name, Code: fwk.UnschedulableAndUnresolvable}
+		if !d.allows(node.Name) {
+			v.Reason = d.reason
+		}
+		if !visit(v) {
 			return f
 		}
 	}

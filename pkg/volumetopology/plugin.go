@@ -24,8 +24,9 @@ const Name = "VolumeTopology"
 
 // VolumeTopology enforces the placement rules of cloud block disks: zone
 // topology of WaitForFirstConsumer disks, the per-zone multi-attach cap, one
-// reservation holder per node per shared disk, and NVMe-capable nodes for
-// shared disks.
+// reservation holder per node per shared disk, NVMe-capable nodes for shared
+// disks, and a single-attach disk in use on a node serving other pods only
+// there.
 type VolumeTopology struct {
 	handle   fwk.Handle
 	args     config.VolumeTopologyArgs
@@ -42,7 +43,7 @@ type VolumeTopology struct {
 	warned *warnings
 
 	pvLister  corelisters.PersistentVolumeLister
-	vaIndexer cache.Indexer // VolumeAttachments by PV name; nil when they do not count
+	vaIndexer cache.Indexer // VolumeAttachments by PV name
 }
 
 var (
@@ -100,13 +101,13 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
 	pl.nodesSynced = reg.HasSynced
-	if args.CountVolumeAttachments {
-		vaInformer := factory.Storage().V1().VolumeAttachments()
-		if err := addIndexer(vaInformer.Informer(), vaByPVIndex, vaPersistentVolumeName); err != nil {
-			return nil, err
-		}
-		pl.vaIndexer = vaInformer.Informer().GetIndexer()
+	// VolumeAttachments say where each disk is attached: DiskLocality's
+	// score reads them always, the attach limit when they count.
+	vaInformer := factory.Storage().V1().VolumeAttachments()
+	if err := addIndexer(vaInformer.Informer(), vaByPVIndex, vaPersistentVolumeName); err != nil {
+		return nil, err
 	}
+	pl.vaIndexer = vaInformer.Informer().GetIndexer()
 	return pl, nil
 }
 

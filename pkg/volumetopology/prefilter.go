@@ -9,6 +9,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -47,6 +48,15 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 			return nil, fwk.AsStatus(err)
 		}
 	}
+	if pl.args.EnforceReadWriteOnce {
+		if s.inUse, err = pl.disksInUse(pod, claims, nodes); err != nil {
+			return nil, fwk.AsStatus(err)
+		}
+		result = narrowToInUse(result, s.inUse, len(nodes))
+	}
+	if s.attached, err = pl.attachedNodes(claims); err != nil {
+		return nil, fwk.AsStatus(err)
+	}
 	if result != nil {
 		s.candidates = result.NodeNames
 	}
@@ -56,9 +66,31 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 		if result != nil {
 			candidates = len(result.NodeNames)
 		}
-		loggerV.Info("Resolved disk claims", "pod", klog.KObj(pod), "claims", len(claims), "sharedDisks", len(s.disks), "candidateNodes", candidates)
+		loggerV.Info("Resolved disk claims", "pod", klog.KObj(pod), "claims", len(claims), "sharedDisks", len(s.disks), "disksInUse", len(s.inUse), "attachedNodes", len(s.attached), "candidateNodes", candidates)
 	}
 	return result, nil
+}
+
+// narrowToInUse narrows the nodes to evaluate to those where every disk in
+// use is used: no other node can pass. Like preFilterShared it does not
+// narrow to nothing, so that Filter then says why each node fails.
+func narrowToInUse(result *fwk.PreFilterResult, inUse []diskInUse, nodes int) *fwk.PreFilterResult {
+	if len(inUse) == 0 {
+		return result
+	}
+	allowed := sets.New[string]()
+	for n := range inUse[0].nodes {
+		if result.AllNodes() || result.NodeNames.Has(n) {
+			allowed.Insert(n)
+		}
+	}
+	for _, d := range inUse[1:] {
+		allowed = allowed.Intersection(sets.KeySet(d.nodes))
+	}
+	if allowed.Len() == 0 || allowed.Len() >= nodes {
+		return result
+	}
+	return &fwk.PreFilterResult{NodeNames: allowed}
 }
 
 // skip is shared: the framework never modifies a Skip status, and the Skip
@@ -359,7 +391,7 @@ func (pl *VolumeTopology) sharedDiskFor(c *disk.Claim) (*sharedDisk, error) {
 				d.claimKeys = append(d.claimKeys, k)
 			}
 		}
-		if pl.vaIndexer == nil {
+		if !pl.args.CountVolumeAttachments {
 			continue
 		}
 		vas, err := pl.vaIndexer.ByIndex(vaByPVIndex, pv.Name)

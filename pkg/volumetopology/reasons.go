@@ -39,6 +39,12 @@ const (
 	// ErrReasonHolder: another pod on the node already uses the shared disk;
 	// NVMe reservations are per host. Args: disk.
 	ErrReasonHolder = "node(s) already run a pod using shared disk %s (one reservation holder per node)"
+	// ErrReasonInUse: a single-attach disk of the pod is in use by a pod that
+	// is not terminating on another node. A disk attaches to one node at a
+	// time: the attach-detach controller would refuse it here ("Multi-Attach
+	// error"). Every node but the user's gets the same message. Args: disk,
+	// the using pod ("namespace/name"), its node.
+	ErrReasonInUse = "node(s) cannot use disk %s: it attaches to one node at a time and pod %s uses it on node %s"
 	// ErrReasonAttachLimit: the shared disk is attached to as many nodes of the
 	// node's zone as the cloud allows. Args: disk, count, zone, limit.
 	ErrReasonAttachLimit = "node(s) cannot take shared disk: disk %s is attached to %d nodes in zone %s (limit %d)"
@@ -47,6 +53,7 @@ const (
 // Rules, as verdicts and metric label values name them.
 const (
 	RuleZone        = "zone"
+	RuleInUse       = "in_use"
 	RuleNVMe        = "nvme"
 	RuleHolder      = "holder"
 	RuleAttachLimit = "attach_limit"

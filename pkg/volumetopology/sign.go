@@ -14,6 +14,7 @@ var _ fwk.SignPlugin = &VolumeTopology{}
 const (
 	signRefusedShared     = "pod uses a shared disk: placing one replica changes which nodes the next can take (attach limit, reservation holder)"
 	signRefusedUnresolved = "pod's claims cannot be resolved yet"
+	signRefusedAttached   = "pod's disk is attached to a node, which DiskLocality prefers for this pod only"
 )
 
 // SignPod lets kube-scheduler's opportunistic batching reuse one pod's
@@ -39,7 +40,14 @@ const (
 //     node set on one ephemeral claim only) the hinted node still runs every
 //     Filter, ours included, and a rejected hint falls back to a full
 //     scheduling cycle, so a hint can cost time but never place a pod where
-//     it cannot go; and Score says nothing about single-attach pods.
+//     it cannot go.
+//   - A pod whose disk is attached somewhere is refused: DiskLocality
+//     scores that node for this pod alone, so another pod's scores are
+//     no guide. A pod whose single-attach disk is in use somewhere has
+//     it attached there too, once the attach has happened; before that
+//     the pods of one claim sign alike, and the in-use rule, which runs
+//     on the hinted node like every Filter, sends a hint for another
+//     node back to a full cycle.
 func (pl *VolumeTopology) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	if !hasClaimVolume(pod) {
 		return nil, nil
@@ -53,6 +61,9 @@ func (pl *VolumeTopology) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFra
 	}
 	if pl.hasShared(claims) {
 		return nil, fwk.NewStatus(fwk.Unschedulable, signRefusedShared)
+	}
+	if attached, err := pl.attachedNodes(claims); err != nil || len(attached) > 0 {
+		return nil, fwk.NewStatus(fwk.Unschedulable, signRefusedAttached)
 	}
 	return []fwk.SignFragment{{Key: fwk.VolumesSignerName, Value: fwk.VolumesSigner(pod)}}, nil
 }

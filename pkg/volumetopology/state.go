@@ -26,6 +26,14 @@ type stateData struct {
 	// candidates are the nodes PreFilter narrowed the search to; nil when it
 	// did not narrow. Read-only.
 	candidates sets.Set[string]
+	// inUse are the pod's single-attach disks that pods use somewhere;
+	// nil when there are none or the rule is off. Read-only: preemption
+	// evicts pods on the node it examines, and the users of a disk in use
+	// elsewhere are on other nodes.
+	inUse []diskInUse
+	// attached is DiskLocality's score of each node a disk of the pod is
+	// attached to; nil when none is. Read-only.
+	attached map[string]int64
 }
 
 // Clone copies the mutable attach counts; everything else is read-only.

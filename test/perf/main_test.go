@@ -54,6 +54,6 @@ func etcdOnPath() error {
 // BenchmarkPerfScheduling runs performance-config.yaml with VolumeTopology
 // registered; test cases enable it through their schedulerConfigPath.
 func BenchmarkPerfScheduling(b *testing.B) {
-	registry := frameworkruntime.Registry{volumetopology.Name: volumetopology.New}
+	registry := frameworkruntime.Registry{volumetopology.Name: volumetopology.New, volumetopology.LocalityName: volumetopology.NewDiskLocality}
 	perf.RunBenchmarkPerfScheduling(b, "performance-config.yaml", "volumetopology", registry, perf.WithPrepareFn(prepareWorkload))
 }

@@ -38,4 +38,10 @@ type VolumeTopologyArgs struct {
 	// ZoneLabelKeys are the node labels that carry a node's zone, in order of
 	// preference; the first one a node has wins.
 	ZoneLabelKeys []string
+
+	// EnforceReadWriteOnce keeps a pod whose single-attach disk is in use by a
+	// running pod on one node off every other node: the attach-detach
+	// controller would refuse to attach the disk there ("Multi-Attach error")
+	// and the pod would wait, often forever, for a detach that never comes.
+	EnforceReadWriteOnce bool
 }

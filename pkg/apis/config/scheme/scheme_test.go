@@ -55,6 +55,7 @@ func defaultArgs() *config.VolumeTopologyArgs {
 			"topology.kubernetes.io/zone",
 			"failure-domain.beta.kubernetes.io/zone",
 		},
+		EnforceReadWriteOnce: true,
 	}
 }
 
@@ -102,6 +103,7 @@ profiles:
       zoneLabelKeys:
       - example.com/zone
       - topology.kubernetes.io/zone
+      enforceReadWriteOnce: false
 `),
 			want: &config.VolumeTopologyArgs{
 				Drivers:                []string{"disk.csi.example.com", "Other.CSI-Driver"},
@@ -110,6 +112,7 @@ profiles:
 				NVMeLabelKey:           "example.com/nvme",
 				CountVolumeAttachments: false,
 				ZoneLabelKeys:          []string{"example.com/zone", "topology.kubernetes.io/zone"},
+				EnforceReadWriteOnce:   false,
 			},
 		},
 		{
@@ -220,6 +223,7 @@ func TestRoundTrip(t *testing.T) {
       nvmeLabelKey: example.com/nvme
       countVolumeAttachments: false
       zoneLabelKeys: [example.com/zone]
+      enforceReadWriteOnce: false
 `)},
 		{name: "explicit zero values", data: configWithArgs(`      maxNodesPerZone: 0
       nvmeInstanceFamilies: []
@@ -283,6 +287,7 @@ func TestEncodeVolumeTopologyArgs(t *testing.T) {
 countVolumeAttachments: false
 drivers:
 - disk.csi.example.com
+enforceReadWriteOnce: false
 kind: VolumeTopologyArgs
 maxNodesPerZone: 0
 nvmeInstanceFamilies: []

@@ -35,4 +35,7 @@ func SetDefaults_VolumeTopologyArgs(obj *VolumeTopologyArgs) {
 	if len(obj.ZoneLabelKeys) == 0 {
 		obj.ZoneLabelKeys = slices.Clone(disk.DefaultZoneLabelKeys)
 	}
+	if obj.EnforceReadWriteOnce == nil {
+		obj.EnforceReadWriteOnce = ptr.To(true)
+	}
 }

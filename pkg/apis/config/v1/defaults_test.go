@@ -23,6 +23,7 @@ func defaulted() *VolumeTopologyArgs {
 			"topology.kubernetes.io/zone",
 			"failure-domain.beta.kubernetes.io/zone",
 		},
+		EnforceReadWriteOnce: ptr.To(true),
 	}
 }
 
@@ -57,6 +58,7 @@ func TestSetDefaultsVolumeTopologyArgs(t *testing.T) {
 				NVMeInstanceFamilies:   []string{},
 				NVMeLabelKey:           ptr.To(""),
 				CountVolumeAttachments: ptr.To(false),
+				EnforceReadWriteOnce:   ptr.To(false),
 			},
 			want: func() *VolumeTopologyArgs {
 				a := defaulted()
@@ -64,6 +66,7 @@ func TestSetDefaultsVolumeTopologyArgs(t *testing.T) {
 				a.NVMeInstanceFamilies = []string{}
 				a.NVMeLabelKey = ptr.To("")
 				a.CountVolumeAttachments = ptr.To(false)
+				a.EnforceReadWriteOnce = ptr.To(false)
 				return a
 			}(),
 		},
@@ -76,6 +79,7 @@ func TestSetDefaultsVolumeTopologyArgs(t *testing.T) {
 				NVMeLabelKey:           ptr.To("example.com/nvme"),
 				CountVolumeAttachments: ptr.To(false),
 				ZoneLabelKeys:          []string{"example.com/zone"},
+				EnforceReadWriteOnce:   ptr.To(false),
 			},
 			want: &VolumeTopologyArgs{
 				Drivers:                []string{"disk.csi.example.com", "Other-Driver"},
@@ -84,6 +88,7 @@ func TestSetDefaultsVolumeTopologyArgs(t *testing.T) {
 				NVMeLabelKey:           ptr.To("example.com/nvme"),
 				CountVolumeAttachments: ptr.To(false),
 				ZoneLabelKeys:          []string{"example.com/zone"},
+				EnforceReadWriteOnce:   ptr.To(false),
 			},
 		},
 	}

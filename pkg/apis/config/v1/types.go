@@ -52,4 +52,14 @@ type VolumeTopologyArgs struct {
 	// "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"];
 	// an empty list also takes the default.
 	ZoneLabelKeys []string `json:"zoneLabelKeys,omitempty"`
+
+	// EnforceReadWriteOnce keeps a pod whose single-attach disk is in use by a
+	// pod that is not terminating on one node off every other node: a disk
+	// attaches to one node only, so the attach-detach controller would refuse
+	// to attach it to another ("Multi-Attach error") and the pod would wait
+	// for a detach that only comes when the other pod goes. Pods on the same
+	// node share a ReadWriteOnce disk, as Kubernetes allows. Turn it off only
+	// to get the default scheduler's behaviour back.
+	// Default: true.
+	EnforceReadWriteOnce *bool `json:"enforceReadWriteOnce,omitempty"`
 }

@@ -55,6 +55,9 @@ func autoConvert_v1_VolumeTopologyArgs_To_config_VolumeTopologyArgs(in *VolumeTo
 		return err
 	}
 	out.ZoneLabelKeys = *(*[]string)(unsafe.Pointer(&in.ZoneLabelKeys))
+	if err := metav1.Convert_Pointer_bool_To_bool(&in.EnforceReadWriteOnce, &out.EnforceReadWriteOnce, s); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -76,6 +79,9 @@ func autoConvert_config_VolumeTopologyArgs_To_v1_VolumeTopologyArgs(in *config.V
 		return err
 	}
 	out.ZoneLabelKeys = *(*[]string)(unsafe.Pointer(&in.ZoneLabelKeys))
+	if err := metav1.Convert_bool_To_Pointer_bool(&in.EnforceReadWriteOnce, &out.EnforceReadWriteOnce, s); err != nil {
+		return err
+	}
 	return nil
 }
 

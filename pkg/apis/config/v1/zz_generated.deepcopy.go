@@ -51,6 +51,11 @@ func (in *VolumeTopologyArgs) DeepCopyInto(out *VolumeTopologyArgs) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.EnforceReadWriteOnce != nil {
+		in, out := &in.EnforceReadWriteOnce, &out.EnforceReadWriteOnce
+		*out = new(bool)
+		**out = **in
+	}
 	return
 }
 
