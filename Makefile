@@ -70,6 +70,10 @@ image: ## Build the image <IMAGE_REPO>:<version>-k8s<KUBE> (needs a Docker engin
 demo: etcd ## Start a local control plane with 3 zones, apply manifests/examples, scale the lease workload to 20 and print placements (ARGS=--keep to keep it running).
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/volume-topology-demo $(ARGS)
 
+.PHONY: demo-rollout
+demo-rollout: etcd ## Side by side on a local control plane, kube-scheduler's default profile and ours: a Deployment rollout and a StatefulSet rolling restart of pods with single-attach disks (about 5 min; ARGS adds flags).
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/volume-topology-demo --rollout $(ARGS)
+
 .PHONY: audit
 audit: build ## Audit the cluster in KUBECONFIG for rule violations.
 	$(OUT)/volume-topology-scheduler audit

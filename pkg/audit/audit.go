@@ -1,8 +1,8 @@
 // Package audit checks a cluster's state against the placement rules of cloud
 // block disks and reports every violation: shared disks attached to more nodes
 // of a zone than the cloud allows, nodes with two holders of one shared disk,
-// shared-disk pods on nodes that are not NVMe-capable, and pods outside their
-// disks' zones. It reads the same domain facts as the scheduler plugin
+// shared-disk pods on nodes that are not NVMe-capable, pods outside their
+// disks' zones, and single-attach disks used on two nodes at once. It reads the same domain facts as the scheduler plugin
 // (package disk), so the two cannot disagree, and it is useful on clusters
 // scheduled before the plugin was installed.
 package audit
@@ -33,6 +33,12 @@ const (
 	RuleHolder      = "holder"
 	RuleNVMe        = "nvme"
 	RuleZone        = "zone"
+	// RuleReadWriteOnce: a single-attach disk (not multi-attach, as the
+	// plugin classifies it) is used by pods on more than one node at once.
+	// Terminating pods do not count (the plugin lets a new pod go elsewhere
+	// once the old one is terminating), nor claims with the ReadWriteOncePod
+	// access mode (VolumeRestrictions' business).
+	RuleReadWriteOnce = "read-write-once"
 )
 
 // Violation is one broken rule.
@@ -53,6 +59,8 @@ type Violation struct {
 type Report struct {
 	Pods        int `json:"podsChecked"`
 	SharedDisks int `json:"sharedDisksChecked"`
+	// SingleAttachDisks are the single-attach disks in use.
+	SingleAttachDisks int `json:"singleAttachDisksChecked"`
 	// MostNodesInZone is the most nodes of one zone that any shared disk is
 	// attached to: the headroom left under the limit.
 	MostNodesInZone int         `json:"mostNodesInZone"`
@@ -136,6 +144,8 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 	attached := map[string]map[string]bool{}
 	// holders[disk][node] are the pods using a shared disk on a node.
 	holders := map[string]map[string][]string{}
+	// single[disk][node] are the pods using a single-attach disk on a node.
+	single := map[string]map[string][]string{}
 	attach := func(diskID, node string) {
 		if attached[diskID] == nil {
 			attached[diskID] = map[string]bool{}
@@ -189,6 +199,12 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 				}
 			}
 			if !c.MultiAttach {
+				if pod.DeletionTimestamp == nil && !slices.Contains(c.PVC.Spec.AccessModes, v1.ReadWriteOncePod) {
+					if single[c.DiskID] == nil {
+						single[c.DiskID] = map[string][]string{}
+					}
+					single[c.DiskID][pod.Spec.NodeName] = append(single[c.DiskID][pod.Spec.NodeName], podKey)
+				}
 				continue
 			}
 			if node != nil && !f.NVMe {
@@ -264,6 +280,23 @@ func Check(s *State, args *config.VolumeTopologyArgs) *Report {
 				})
 			}
 		}
+	}
+	r.SingleAttachDisks = len(single)
+	for _, diskID := range slices.Sorted(maps.Keys(single)) {
+		if len(single[diskID]) < 2 {
+			continue
+		}
+		ns := slices.Sorted(maps.Keys(single[diskID]))
+		var ps, where []string
+		for _, n := range ns {
+			ps = append(ps, single[diskID][n]...)
+			where = append(where, fmt.Sprintf("%s (%s)", n, strings.Join(single[diskID][n], ", ")))
+		}
+		slices.Sort(ps)
+		r.Violations = append(r.Violations, Violation{
+			Rule: RuleReadWriteOnce, Disk: diskID, Nodes: ns, Pods: ps,
+			Detail: fmt.Sprintf("single-attach disk %s is used on %d nodes at once: %s", diskID, len(ns), strings.Join(where, "; ")),
+		})
 	}
 	slices.SortStableFunc(r.Violations, func(a, b Violation) int {
 		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Disk, b.Disk), strings.Compare(a.Node, b.Node))

@@ -230,3 +230,61 @@ func TestCheckUnboundClaims(t *testing.T) {
 		t.Errorf("violations (-want +got):\n%s", diff)
 	}
 }
+
+// TestCheckReadWriteOnce: a single-attach disk used on two nodes at once
+// breaks the ReadWriteOnce rule; several pods on one node do not, nor a
+// terminating pod on another node, nor a ReadWriteOncePod claim, nor a shared
+// disk.
+func TestCheckReadWriteOnce(t *testing.T) {
+	single := func(s *State, claim, pvName, handle string, modes ...v1.PersistentVolumeAccessMode) {
+		s.Claims = append(s.Claims, v1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: claim},
+			Spec:       v1.PersistentVolumeClaimSpec{VolumeName: pvName, AccessModes: modes},
+		})
+		s.Volumes = append(s.Volumes, v1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: pvName},
+			Spec: v1.PersistentVolumeSpec{
+				PersistentVolumeSource: v1.PersistentVolumeSource{CSI: &v1.CSIPersistentVolumeSource{Driver: disk.DriverName, VolumeHandle: handle}},
+				AccessModes:            modes,
+				ClaimRef:               &v1.ObjectReference{Namespace: "default", Name: claim},
+			},
+		})
+	}
+	terminating := func(p v1.Pod) v1.Pod {
+		p.DeletionTimestamp = ptr.To(metav1.Now())
+		return p
+	}
+	s := &State{Nodes: []v1.Node{node("a1", "a", "ecs.g7se.xlarge"), node("a2", "a", "ecs.g7se.xlarge"), node("a3", "a", "ecs.g7se.xlarge")}}
+	sharedDisk(s) // d-1, ReadWriteMany: used on two nodes below, fine
+	single(s, "rwo", "pv-rwo", "d-rwo", v1.ReadWriteOnce)
+	single(s, "same-node", "pv-same", "d-same", v1.ReadWriteOnce)
+	single(s, "moving", "pv-moving", "d-moving", v1.ReadWriteOnce)
+	single(s, "rwop", "pv-rwop", "d-rwop", v1.ReadWriteOncePod)
+	s.Pods = []v1.Pod{
+		pod("shared-1", "a1", "data"), pod("shared-2", "a2", "data"),
+		pod("rwo-1", "a1", "rwo"), pod("rwo-2", "a2", "rwo"), pod("rwo-3", "a2", "rwo"), pod("rwo-pending", "", "rwo"),
+		pod("same-1", "a3", "same-node"), pod("same-2", "a3", "same-node"),
+		terminating(pod("moving-old", "a1", "moving")), pod("moving-new", "a2", "moving"),
+		pod("rwop-1", "a1", "rwop"), pod("rwop-2", "a2", "rwop"),
+	}
+	done := pod("rwo-done", "a3", "rwo")
+	done.Status.Phase = v1.PodSucceeded
+	s.Pods = append(s.Pods, done)
+
+	r := Check(s, volumetopology.DefaultArgs())
+	want := []Violation{{
+		Rule: RuleReadWriteOnce, Disk: "d-rwo", Nodes: []string{"a1", "a2"},
+		Pods:   []string{"default/rwo-1", "default/rwo-2", "default/rwo-3"},
+		Detail: "single-attach disk d-rwo is used on 2 nodes at once: a1 (default/rwo-1); a2 (default/rwo-2, default/rwo-3)",
+	}}
+	if diff := cmp.Diff(want, r.Violations); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+	if r.SingleAttachDisks != 3 || r.SharedDisks != 1 { // d-rwo, d-same, d-moving; not d-rwop
+		t.Errorf("checked %d single-attach and %d shared disks, want 3 and 1", r.SingleAttachDisks, r.SharedDisks)
+	}
+	var buf bytes.Buffer
+	if err := Print(&buf, r, "table"); err != nil || !strings.Contains(buf.String(), "1 violation(s); checked 11 pod(s) with disk claims, 1 shared disk(s) and 3 single-attach disk(s) in use") {
+		t.Errorf("table output: %v\n%s", err, buf.String())
+	}
+}

@@ -31,7 +31,7 @@ func Print(w io.Writer, r *Report, format string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(w, "%d violation(s); checked %d pod(s) with disk claims and %d shared disk(s)\n", len(r.Violations), r.Pods, r.SharedDisks)
+		_, err := fmt.Fprintf(w, "%d violation(s); checked %d pod(s) with disk claims, %d shared disk(s) and %d single-attach disk(s) in use\n", len(r.Violations), r.Pods, r.SharedDisks, r.SingleAttachDisks)
 		return err
 	}
 	return fmt.Errorf("unknown output format %q (want table or json)", format)

@@ -24,13 +24,17 @@ type Options struct {
 	APIServerFlags []string
 	// NoStatefulSetController leaves StatefulSets to the caller.
 	NoStatefulSetController bool
+	// DeploymentControllers starts the Deployment and ReplicaSet
+	// controllers too.
+	DeploymentControllers bool
 	// NoKubelets leaves pods Pending after binding and terminating pods
 	// terminating (see kubelets).
 	NoKubelets bool
 }
 
 // Cluster is a local control plane: etcd, kube-apiserver, Kubernetes'
-// PersistentVolume and StatefulSet controllers, and simulated kubelets. It
+// PersistentVolume and StatefulSet controllers (and, when asked, the
+// Deployment and ReplicaSet controllers), and simulated kubelets. It
 // has no scheduler until StartScheduler, and no storage driver until one is
 // started against it (see package simcloud).
 type Cluster struct {
@@ -98,6 +102,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if !opts.NoStatefulSetController {
 		startStatefulSetController(ctx, c.Client, factory)
+	}
+	if opts.DeploymentControllers {
+		if err := startDeploymentControllers(ctx, c.Client, factory); err != nil {
+			return nil, err
+		}
 	}
 	var k *kubelets
 	if !opts.NoKubelets {

@@ -8,6 +8,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/controller/deployment"
+	"k8s.io/kubernetes/pkg/controller/replicaset"
 	"k8s.io/kubernetes/pkg/controller/statefulset"
 	"k8s.io/kubernetes/pkg/controller/volume/persistentvolume"
 )
@@ -54,4 +56,29 @@ func startStatefulSetController(ctx context.Context, client kubernetes.Interface
 		client,
 	)
 	go ctrl.Run(ctx, 2)
+}
+
+// startDeploymentControllers starts Kubernetes' Deployment and ReplicaSet
+// controllers, which roll Deployments out (surge and unavailability
+// included) and create and delete their pods as in a real cluster.
+func startDeploymentControllers(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory) error {
+	dc, err := deployment.NewDeploymentController(klog.NewContext(ctx, klog.FromContext(ctx).WithName("deployment-controller")),
+		factory.Apps().V1().Deployments(),
+		factory.Apps().V1().ReplicaSets(),
+		factory.Core().V1().Pods(),
+		client,
+	)
+	if err != nil {
+		return fmt.Errorf("creating the Deployment controller: %w", err)
+	}
+	rsCtx := klog.NewContext(ctx, klog.FromContext(ctx).WithName("replicaset-controller"))
+	rsc := replicaset.NewReplicaSetController(rsCtx,
+		factory.Apps().V1().ReplicaSets(),
+		factory.Core().V1().Pods(),
+		client,
+		replicaset.BurstReplicas,
+	)
+	go dc.Run(ctx, 2)
+	go rsc.Run(rsCtx, 2)
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/utils/ptr"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/apis/config"
@@ -199,5 +200,47 @@ func TestWriteKubeconfig(t *testing.T) {
 	}
 	if out.Host != in.Host || out.BearerToken != in.BearerToken || out.TLSClientConfig.ServerName != in.TLSClientConfig.ServerName || string(out.TLSClientConfig.CAData) != "ca" {
 		t.Errorf("kubeconfig reads back as host %s token %q server name %q", out.Host, out.BearerToken, out.TLSClientConfig.ServerName)
+	}
+}
+
+// DefaultProfile puts kube-scheduler's default profile, without our plugin,
+// before ours, and kube-scheduler accepts the pair.
+func TestSchedulerConfigDefaultProfile(t *testing.T) {
+	logger, _ := ktesting.NewTestContext(t)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := WriteSchedulerConfig(path, SchedulerConfig{Kubeconfig: "k", DefaultProfile: true}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := options.LoadConfigFromFile(logger, path)
+	if err != nil {
+		t.Fatalf("kube-scheduler cannot load the configuration: %v", err)
+	}
+	var names []string
+	for _, p := range cfg.Profiles {
+		names = append(names, p.SchedulerName)
+	}
+	if !slices.Equal(names, []string{DefaultSchedulerName, SchedulerName}) {
+		t.Fatalf("profiles %v, want %s and %s", names, DefaultSchedulerName, SchedulerName)
+	}
+	if p := cfg.Profiles[0]; p.Plugins != nil && slices.ContainsFunc(p.Plugins.MultiPoint.Enabled, func(pl schedconfig.Plugin) bool { return pl.Name == volumetopology.Name }) {
+		t.Errorf("profile %s enables %s", DefaultSchedulerName, volumetopology.Name)
+	}
+}
+
+// The rollout demo's nodes are one node pool: one instance type and size.
+func TestRolloutNodesAreUniform(t *testing.T) {
+	specs := rolloutNodes()
+	if len(specs) != 60 {
+		t.Fatalf("%d nodes, want 60", len(specs))
+	}
+	zones := map[string]int{}
+	for _, s := range specs {
+		zones[s.Zone]++
+		if s.InstanceType != RolloutInstanceType || s.CPU != "4" || s.Memory != "8Gi" || !slices.Contains(s.DiskTypes, disk.CategoryESSD) {
+			t.Errorf("node %s: %s %s CPU %s memory, disk types %v", s.Name, s.InstanceType, s.CPU, s.Memory, s.DiskTypes)
+		}
+	}
+	if len(zones) != 3 {
+		t.Errorf("zones %v, want 3 of 20 nodes", zones)
 	}
 }

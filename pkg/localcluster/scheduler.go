@@ -50,7 +50,14 @@ type SchedulerConfig struct {
 	// PluginArgs, when set, are the VolumeTopologyArgs fields (without
 	// apiVersion and kind), e.g. {"maxNodesPerZone": 4}.
 	PluginArgs map[string]any
+	// DefaultProfile adds a first profile, default-scheduler, with
+	// kube-scheduler's default plugins only: the same scheduler then
+	// schedules pods of either schedulerName, for side-by-side comparisons.
+	DefaultProfile bool
 }
+
+// DefaultSchedulerName is kube-scheduler's default profile.
+const DefaultSchedulerName = "default-scheduler"
 
 // SchedulerConfigYAML renders the configuration.
 func SchedulerConfigYAML(cfg SchedulerConfig) ([]byte, error) {
@@ -102,6 +109,9 @@ func SchedulerConfigYAML(cfg SchedulerConfig) ([]byte, error) {
 		},
 		"leaderElection": le,
 		"profiles":       []any{profile},
+	}
+	if cfg.DefaultProfile {
+		doc["profiles"] = []any{map[string]any{"schedulerName": DefaultSchedulerName}, profile}
 	}
 	return yaml.Marshal(doc)
 }

@@ -68,6 +68,13 @@ type attacher struct {
 	// detachStart is when this attacher started detaching a VolumeAttachment
 	// (by name).
 	detachStart map[string]time.Time
+	// idleSince is since when no pod has needed a VolumeAttachment (by name).
+	idleSince map[string]time.Time
+	// created are the VolumeAttachments created, by volume handle and node,
+	// until the cache has them.
+	created map[string]map[string]time.Time
+	// reported are the Multi-Attach errors reported, by handle|node|pod UID.
+	reported map[string]bool
 }
 
 func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, error) {
@@ -115,6 +122,9 @@ func newAttacher(c *Cloud, factory informers.SharedInformerFactory) (*attacher, 
 		vaIndex:     vaInformer.GetIndexer(),
 		queue:       newRateLimitedQueue("simcloud-attacher"),
 		detachStart: map[string]time.Time{},
+		idleSince:   map[string]time.Time{},
+		created:     map[string]map[string]time.Time{},
+		reported:    map[string]bool{},
 	}
 	podHandler := func(obj any) {
 		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -219,23 +229,31 @@ func (a *attacher) sync(ctx context.Context, key string) error {
 }
 
 // syncDisk brings the VolumeAttachments of one disk in line with the pods
-// using any of its volumes: one per node.
+// using any of its volumes: one per node. As the attach-detach controller, it
+// attaches a single-attach disk to a second node only once the attachment to
+// the first is gone (detached): meanwhile the pods waiting for it get a
+// FailedAttachVolume event (MultiAttachMessage). A node's attachment is
+// detached UnmountDelay after its last pod is gone, unless a pod needs it
+// again by then.
 func (a *attacher) syncDisk(ctx context.Context, handle string) error {
 	pvs, err := a.resolver.Volumes.DiskVolumes(disk.DriverName, handle)
 	if err != nil {
 		return err
 	}
 	slices.SortFunc(pvs, func(x, y *v1.PersistentVolume) int { return strings.Compare(x.Name, y.Name) })
-	// desired maps each node that needs the disk to a volume its pods use there.
+	// desired maps each node that needs the disk to a volume its pods use
+	// there; users to those pods, by node.
 	desired := map[string]*v1.PersistentVolume{}
+	users := map[string][]*v1.Pod{}
 	existing := map[string]*storagev1.VolumeAttachment{}
 	byName := map[string]*v1.PersistentVolume{}
 	for _, pv := range pvs {
 		byName[pv.Name] = pv
-		for node := range a.nodesUsing(pv) {
+		for node, pods := range a.podsUsing(pv) {
 			if desired[node] == nil {
 				desired[node] = pv
 			}
+			users[node] = append(users[node], pods...)
 		}
 		objs, err := a.vaIndex.ByIndex(vaByPVIndex, pv.Name)
 		if err != nil {
@@ -246,24 +264,160 @@ func (a *attacher) syncDisk(ctx context.Context, handle string) error {
 			existing[va.Spec.NodeName] = va
 		}
 	}
+	shared := true
+	if len(pvs) > 0 {
+		if shared, err = a.resolver.SharedDisk(pvs[0]); err != nil {
+			return err
+		}
+	}
+	// attachedTo are the nodes the controller counts the disk as attached
+	// to: every VolumeAttachment, and those created but not yet in the
+	// cache.
+	attachedTo := sets.KeySet(existing).Union(a.recentlyCreated(handle, existing))
 	var errs []error
-	for node, va := range existing {
+	for _, node := range sortedKeys(existing) {
+		va := existing[node]
 		switch {
 		case va.DeletionTimestamp != nil:
 			errs = append(errs, a.detach(ctx, va))
 		case desired[node] == nil:
-			errs = append(errs, a.startDetach(ctx, va))
-		case !va.Status.Attached:
-			errs = append(errs, a.attach(ctx, byName[*va.Spec.Source.PersistentVolumeName], va))
+			errs = append(errs, a.startDetachAfterUnmount(ctx, handle, va))
+		default:
+			a.setIdle(va.Name, false)
+			if !va.Status.Attached {
+				errs = append(errs, a.attach(ctx, byName[*va.Spec.Source.PersistentVolumeName], va))
+			}
 		}
 	}
-	for node, pv := range desired {
-		if existing[node] != nil {
+	for _, node := range sortedKeys(desired) {
+		pv := desired[node]
+		if attachedTo.Has(node) {
 			continue // a detaching one is created again once it is gone
 		}
-		errs = append(errs, a.create(ctx, pv, node))
+		if !shared && attachedTo.Len() > 0 {
+			a.reportMultiAttach(handle, pv, node, users, existing, attachedTo)
+			continue
+		}
+		if err := a.create(ctx, pv, node); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		attachedTo.Insert(node)
 	}
+	a.forgetReports(handle, desired, attachedTo)
 	return errors.Join(errs...)
+}
+
+// recentlyCreated are the nodes this attacher created a VolumeAttachment of
+// the disk for that its cache does not show yet (for up to a minute).
+func (a *attacher) recentlyCreated(handle string, existing map[string]*storagev1.VolumeAttachment) sets.Set[string] {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := sets.New[string]()
+	for node, at := range a.created[handle] {
+		if existing[node] != nil || time.Since(at) > time.Minute {
+			delete(a.created[handle], node)
+			continue
+		}
+		out.Insert(node)
+	}
+	if len(a.created[handle]) == 0 {
+		delete(a.created, handle)
+	}
+	return out
+}
+
+// reportMultiAttach records, once per pod and node, that a pod's
+// single-attach disk cannot be attached to its node while it is attached to
+// others.
+func (a *attacher) reportMultiAttach(handle string, pv *v1.PersistentVolume, node string, users map[string][]*v1.Pod,
+	existing map[string]*storagev1.VolumeAttachment, attachedTo sets.Set[string]) {
+	var others []OtherAttachment
+	var otherUsers []string
+	for _, n := range sets.List(attachedTo) {
+		if n == node {
+			continue
+		}
+		o := OtherAttachment{Node: n, Detaching: existing[n] != nil && existing[n].DeletionTimestamp != nil}
+		for _, p := range users[n] {
+			key := p.Namespace + "/" + p.Name
+			otherUsers = append(otherUsers, key)
+			if p.DeletionTimestamp != nil {
+				o.Terminating = append(o.Terminating, key)
+			} else {
+				o.UsedBy = append(o.UsedBy, key)
+			}
+		}
+		if nodeObj, err := a.nodes.Get(n); err == nil {
+			o.NodeObject = nodeObj.DeepCopy()
+		}
+		others = append(others, o)
+	}
+	slices.Sort(otherUsers)
+	for _, pod := range users[node] {
+		key := handle + "|" + node + "|" + string(pod.UID)
+		a.mu.Lock()
+		done := a.reported[key]
+		a.reported[key] = true
+		a.mu.Unlock()
+		if done {
+			continue
+		}
+		msg := MultiAttachMessage(pv.Name, pod.Namespace, otherUsers)
+		a.cloud.podRecorder.Event(pod, v1.EventTypeWarning, ReasonFailedAttachVolume, msg)
+		ns := ""
+		if pv.Spec.ClaimRef != nil {
+			ns = pv.Spec.ClaimRef.Namespace
+		}
+		a.cloud.recordMultiAttach(ns, MultiAttachError{
+			At: time.Now(), Pod: pod.Namespace + "/" + pod.Name, Node: node, Disk: handle, Volume: pv.Name, Others: others,
+		})
+	}
+}
+
+// forgetReports forgets the reports of nodes that no longer wait for the
+// disk, so a pod that waits again is reported again, as the controller does
+// once the volume leaves and re-enters its desired state.
+func (a *attacher) forgetReports(handle string, desired map[string]*v1.PersistentVolume, attachedTo sets.Set[string]) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for key := range a.reported {
+		h, rest, _ := strings.Cut(key, "|")
+		node, _, _ := strings.Cut(rest, "|")
+		if h == handle && (desired[node] == nil || attachedTo.Has(node)) {
+			delete(a.reported, key)
+		}
+	}
+}
+
+// startDetachAfterUnmount starts detaching an attachment no pod needs once it
+// has been idle for UnmountDelay.
+func (a *attacher) startDetachAfterUnmount(ctx context.Context, handle string, va *storagev1.VolumeAttachment) error {
+	if d := a.cloud.opts.UnmountDelay; d > 0 {
+		if left := d - time.Since(a.setIdle(va.Name, true)); left > 0 {
+			a.queue.AddAfter(diskKey(handle), left)
+			return nil
+		}
+	}
+	a.setIdle(va.Name, false)
+	return a.startDetach(ctx, va)
+}
+
+// setIdle records since when no pod needs an attachment, and returns it; idle
+// false forgets it.
+func (a *attacher) setIdle(name string, idle bool) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !idle {
+		delete(a.idleSince, name)
+		return time.Time{}
+	}
+	since, ok := a.idleSince[name]
+	if !ok {
+		since = time.Now()
+		a.idleSince[name] = since
+	}
+	return since
 }
 
 // syncGoneVolume detaches the VolumeAttachments of a volume that no longer
@@ -289,17 +443,17 @@ func (a *attacher) syncGoneVolume(ctx context.Context, name string) error {
 	return errors.Join(errs...)
 }
 
-// nodesUsing returns the nodes running a pod (bound, not terminated) that
-// uses the volume through its bound claim.
-func (a *attacher) nodesUsing(pv *v1.PersistentVolume) sets.Set[string] {
-	nodes := sets.New[string]()
+// podsUsing returns the pods (bound, not terminated) that use the volume
+// through its bound claim, by node.
+func (a *attacher) podsUsing(pv *v1.PersistentVolume) map[string][]*v1.Pod {
+	out := map[string][]*v1.Pod{}
 	if pv == nil || pv.Spec.ClaimRef == nil {
-		return nodes
+		return out
 	}
 	ref := pv.Spec.ClaimRef
 	pvc, err := a.pvcs.PersistentVolumeClaims(ref.Namespace).Get(ref.Name)
 	if err != nil || pvc.Spec.VolumeName != pv.Name {
-		return nodes
+		return out
 	}
 	objs, _ := a.pods.ByIndex(podsByClaimIndex, ref.Namespace+"/"+ref.Name)
 	for _, o := range objs {
@@ -307,9 +461,9 @@ func (a *attacher) nodesUsing(pv *v1.PersistentVolume) sets.Set[string] {
 		if pod.Spec.NodeName == "" || pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
 			continue
 		}
-		nodes.Insert(pod.Spec.NodeName)
+		out[pod.Spec.NodeName] = append(out[pod.Spec.NodeName], pod)
 	}
-	return nodes
+	return out
 }
 
 func (a *attacher) create(ctx context.Context, pv *v1.PersistentVolume, node string) error {
@@ -333,6 +487,12 @@ func (a *attacher) create(ctx context.Context, pv *v1.PersistentVolume, node str
 	if err != nil {
 		return fmt.Errorf("creating volumeattachment for %s on %s: %w", pv.Name, node, err)
 	}
+	a.mu.Lock()
+	if a.created[pv.Spec.CSI.VolumeHandle] == nil {
+		a.created[pv.Spec.CSI.VolumeHandle] = map[string]time.Time{}
+	}
+	a.created[pv.Spec.CSI.VolumeHandle][node] = time.Now()
+	a.mu.Unlock()
 	klog.FromContext(ctx).V(4).Info("Created volume attachment", "pv", pv.Name, "node", node, "volumeAttachment", va.Name)
 	return nil
 }
@@ -353,7 +513,11 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 		return fmt.Errorf("node %s: %w", va.Spec.NodeName, err)
 	}
 	zone, _ := disk.ZoneOf(node.Labels, disk.DefaultZoneLabelKeys)
-	err = a.cloud.attach(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), a.staticDisk(pv))
+	attachedNow, err := a.cloud.attachNew(pv.Spec.CSI.VolumeHandle, node.Name, zone, disk.RegionOf(node.Labels), a.staticDisk(pv))
+	ns := claimNamespace(pv)
+	if attachedNow {
+		a.cloud.count(ns, func(c *Counts) { c.Attaches++ })
+	}
 	va = va.DeepCopy()
 	var attachErr *AttachError
 	switch {
@@ -365,6 +529,7 @@ func (a *attacher) attach(ctx context.Context, pv *v1.PersistentVolume, va *stor
 		}
 		va.Status.Attached = false
 		va.Status.AttachError = &storagev1.VolumeError{Time: metav1.Now(), Message: msg}
+		a.cloud.count(ns, func(c *Counts) { c.Refused[attachErr.Code]++ })
 		logger.Info("Attach failed", "pv", pv.Name, "disk", pv.Spec.CSI.VolumeHandle, "node", node.Name, "err", err)
 		a.recordOnPods(pv.Spec.CSI.VolumeHandle, node.Name, v1.EventTypeWarning, ReasonFailedAttachVolume,
 			fmt.Sprintf("AttachVolume.Attach failed for volume %q : %s", pv.Name, msg))
@@ -432,7 +597,9 @@ func (a *attacher) detach(ctx context.Context, va *storagev1.VolumeAttachment) e
 		return nil
 	}
 	if pv, err := a.pvs.Get(pvName); err == nil && pv.Spec.CSI != nil {
-		a.cloud.detach(pv.Spec.CSI.VolumeHandle, va.Spec.NodeName)
+		if a.cloud.detach(pv.Spec.CSI.VolumeHandle, va.Spec.NodeName) {
+			a.cloud.count(claimNamespace(pv), func(c *Counts) { c.Detaches++ })
+		}
 	} else if va.Status.Attached {
 		return fmt.Errorf("detaching volumeattachment %s: persistentvolume %s: %v", va.Name, pvName, err)
 	}
@@ -452,6 +619,15 @@ func (a *attacher) detach(ctx context.Context, va *storagev1.VolumeAttachment) e
 		}
 	}
 	return nil
+}
+
+// claimNamespace is the namespace of the claim a volume is bound to, "" for
+// none.
+func claimNamespace(pv *v1.PersistentVolume) string {
+	if pv.Spec.ClaimRef == nil {
+		return ""
+	}
+	return pv.Spec.ClaimRef.Namespace
 }
 
 // recordOnPods records an attach event on the pods using the disk on node,

@@ -5,7 +5,13 @@
 // attacher that plays the attach-detach controller and external-attacher,
 // creating VolumeAttachments and attaching disks with ECS's rules: a zonal
 // disk attaches only in its zone, a single-attach disk to one instance, and a
-// multi-attach disk to at most 16 instances per zone.
+// multi-attach disk to at most 16 instances per zone. As the attach-detach
+// controller, it does not ask the cloud to attach a single-attach disk to a
+// second node while it is attached to another: the waiting pods get a
+// FailedAttachVolume event (MultiAttachMessage) until the disk is detached.
+// Attaching, unmounting and detaching take time (Options; the Realistic*
+// constants are values for demonstrations), and Counts and MultiAttachErrors tell
+// what happened.
 //
 // The node facts (zones, regions) come from package disk, as for the
 // scheduler plugin; StorageClass parameters do not: the simulated driver
@@ -72,11 +78,19 @@ type Options struct {
 	// disk can be attached to; default disk.DefaultMaxNodesPerZone (16).
 	MaxAttachNodesPerZone int
 	// DetachDelay is how long detaching takes: a VolumeAttachment is deleted
-	// once the last pod using the volume on its node is gone, and the object
-	// stays (being detached) this long. Default one second; negative means none.
+	// once the last pod using the volume on its node is gone (and
+	// UnmountDelay has passed), and the object stays (being detached) this
+	// long. Default one second; negative means none. See RealisticDetachDelay.
 	DetachDelay time.Duration
-	// AttachDelay is how long an attach takes before it succeeds or fails.
+	// AttachDelay is how long an attach takes before it succeeds or fails,
+	// from the VolumeAttachment's creation. Default none.
 	AttachDelay time.Duration
+	// UnmountDelay is how long after the last pod using a disk on a node is
+	// gone the attach-detach controller starts detaching it: the time the
+	// kubelet takes to report the unmount in the node's status.volumesInUse.
+	// A pod of the disk placed on the node meanwhile keeps the attachment.
+	// Default none.
+	UnmountDelay time.Duration
 	// ProvisionDelay is how long creating a disk takes.
 	ProvisionDelay time.Duration
 	// RetryInterval is how soon a failed attach is tried again; default 5s.
@@ -136,6 +150,9 @@ type Cloud struct {
 
 	mu    sync.Mutex
 	disks map[string]*diskState
+	// counts are by the namespace of the claims of the disks involved.
+	counts       map[string]*Counts
+	multiAttachs []MultiAttachError
 
 	provisioner *provisioner
 	attacher    *attacher
@@ -163,6 +180,7 @@ func Start(ctx context.Context, client kubernetes.Interface, opts Options) (*Clo
 		recorder:    broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: disk.DriverName}),
 		podRecorder: broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "attachdetach-controller"}),
 		disks:       map[string]*diskState{},
+		counts:      map[string]*Counts{},
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	var err error
@@ -185,7 +203,8 @@ func Start(ctx context.Context, client kubernetes.Interface, opts Options) (*Clo
 		factory.Shutdown()
 	}()
 	logger.Info("Simulated disk cloud is running", "driver", disk.DriverName, "seed", opts.Seed,
-		"maxAttachNodesPerZone", opts.MaxAttachNodesPerZone, "detachDelay", opts.DetachDelay)
+		"maxAttachNodesPerZone", opts.MaxAttachNodesPerZone,
+		"attachDelay", opts.AttachDelay, "detachDelay", opts.DetachDelay, "unmountDelay", opts.UnmountDelay)
 	return c, nil
 }
 
@@ -282,6 +301,12 @@ const (
 // used when the cloud does not know the disk yet (a static PV): it is
 // registered from what the PV says.
 func (c *Cloud) attach(id, node, nodeZone, nodeRegion string, static Disk) error {
+	_, err := c.attachNew(id, node, nodeZone, nodeRegion, static)
+	return err
+}
+
+// attachNew is attach, also telling whether the disk was newly attached.
+func (c *Cloud) attachNew(id, node, nodeZone, nodeRegion string, static Disk) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, ok := c.disks[id]
@@ -292,20 +317,20 @@ func (c *Cloud) attach(id, node, nodeZone, nodeRegion string, static Disk) error
 		c.disks[id] = d
 	}
 	if _, ok := d.attached[node]; ok {
-		return nil
+		return false, nil
 	}
 	if nodeZone == "" {
-		return &AttachError{Code: CodeUnknownInstanceZone, Message: fmt.Sprintf("the zone of instance %s is unknown (node has no zone label)", node)}
+		return false, &AttachError{Code: CodeUnknownInstanceZone, Message: fmt.Sprintf("the zone of instance %s is unknown (node has no zone label)", node)}
 	}
 	switch {
 	case d.Zone != "" && d.Zone != nodeZone:
-		return &AttachError{Code: CodeZoneMismatch, Message: fmt.Sprintf("disk %s is in zone %s; instance %s is in zone %s", id, d.Zone, node, nodeZone)}
+		return false, &AttachError{Code: CodeZoneMismatch, Message: fmt.Sprintf("disk %s is in zone %s; instance %s is in zone %s", id, d.Zone, node, nodeZone)}
 	case d.Zone == "" && d.Region != "" && nodeRegion != "" && d.Region != nodeRegion:
-		return &AttachError{Code: CodeZoneMismatch, Message: fmt.Sprintf("regional disk %s is in region %s; instance %s is in region %s", id, d.Region, node, nodeRegion)}
+		return false, &AttachError{Code: CodeZoneMismatch, Message: fmt.Sprintf("regional disk %s is in region %s; instance %s is in region %s", id, d.Region, node, nodeRegion)}
 	}
 	if !d.MultiAttach {
 		for other := range d.attached {
-			return &AttachError{Code: CodeDiskAttached, Message: fmt.Sprintf("disk %s does not have multi-attach enabled and is attached to instance %s", id, other)}
+			return false, &AttachError{Code: CodeDiskAttached, Message: fmt.Sprintf("disk %s does not have multi-attach enabled and is attached to instance %s", id, other)}
 		}
 	} else {
 		inZone := 0
@@ -315,21 +340,25 @@ func (c *Cloud) attach(id, node, nodeZone, nodeRegion string, static Disk) error
 			}
 		}
 		if inZone >= c.opts.MaxAttachNodesPerZone {
-			return &AttachError{Code: CodeMultiAttachLimit, Message: fmt.Sprintf(
+			return false, &AttachError{Code: CodeMultiAttachLimit, Message: fmt.Sprintf(
 				"multi-attach disk %s is already attached to %d instances in zone %s, the limit; cannot attach it to instance %s",
 				id, inZone, nodeZone, node)}
 		}
 	}
 	d.attached[node] = nodeZone
-	return nil
+	return true, nil
 }
 
 // detach detaches disk id from node; detaching a disk that is not attached
-// there succeeds.
-func (c *Cloud) detach(id, node string) {
+// there succeeds. It tells whether the disk was attached there.
+func (c *Cloud) detach(id, node string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d, ok := c.disks[id]; ok {
-		delete(d.attached, node)
+	d, ok := c.disks[id]
+	if !ok {
+		return false
 	}
+	_, was := d.attached[node]
+	delete(d.attached, node)
+	return was
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"text/tabwriter"
 	"time"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/simcloud"
 )
 
 // Print writes the run's report: the workload, what was done to it, and what
@@ -68,6 +70,18 @@ func (r *Result) Print(out io.Writer) {
 		}
 	} else {
 		fmt.Fprintln(out, "attaches the cloud refused: 0")
+	}
+	fmt.Fprintf(out, "cloud: %d attaches, %d detaches, %d refused attaches (%d of a disk still attached elsewhere, %s), %d Multi-Attach errors\n",
+		r.Cloud.Attaches, r.Cloud.Detaches, r.Cloud.RefusedTotal(), r.Cloud.Refused[simcloud.CodeDiskAttached], simcloud.CodeDiskAttached, r.Cloud.MultiAttachErrors)
+	for _, kind := range []string{MultiAttachInUse, MultiAttachAttachedFits, MultiAttachAttachedNoFit, MultiAttachDetaching} {
+		what := "reported"
+		if slices.Contains(failingMultiAttach, kind) {
+			what = "must be 0"
+		}
+		fmt.Fprintf(out, "  Multi-Attach, disk %s (%s): %d\n", kind, what, r.MultiAttach[kind])
+		for _, d := range r.MultiAttachDetails[kind] {
+			fmt.Fprintln(out, "    "+truncate(d, 600))
+		}
 	}
 
 	settled := "at rest"

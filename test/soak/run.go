@@ -50,6 +50,10 @@ type Config struct {
 	// DetachDelay is how long the simulated cloud takes to detach a disk
 	// (default 3s).
 	DetachDelay time.Duration
+	// UnmountDelay is how long after a disk's last pod leaves a node the
+	// simulated attach-detach controller starts detaching it (default 2s):
+	// the window in which a recreated pod finds its disk attached.
+	UnmountDelay time.Duration
 	// NoNodeLoss leaves out nodes deleted under running pods.
 	NoNodeLoss bool
 	// SchedulerCommand runs the scheduler command (flags are appended), with
@@ -84,6 +88,9 @@ func (c *Config) defaults() {
 	}
 	if c.DetachDelay <= 0 {
 		c.DetachDelay = 3 * time.Second
+	}
+	if c.UnmountDelay <= 0 {
+		c.UnmountDelay = 2 * time.Second
 	}
 	if c.Out == nil {
 		c.Out = io.Discard
@@ -130,6 +137,13 @@ type Result struct {
 	// first few messages of each code.
 	AttachRefusals map[string]int
 	RefusalDetails map[string][]string
+	// MultiAttach counts the attach-detach controller's Multi-Attach errors
+	// by kind (MultiAttachInUse, ...); MultiAttachDetails has the first few
+	// of each kind.
+	MultiAttach        map[string]int
+	MultiAttachDetails map[string][]string
+	// Cloud is what the simulated cloud counted.
+	Cloud simcloud.Counts
 	// Settled tells whether the cluster came to rest before Config.Settle;
 	// SettleTime is how long it took.
 	Settled    bool
@@ -190,6 +204,11 @@ func (r *Result) Failures() []string {
 			out = append(out, fmt.Sprintf("the cloud refused %d attach(es) with %s, e.g. %s", n, code, r.RefusalDetails[code][0]))
 		}
 	}
+	for _, kind := range failingMultiAttach {
+		if n := r.MultiAttach[kind]; n > 0 {
+			out = append(out, fmt.Sprintf("%d Multi-Attach error(s) with the disk %s, e.g. %s", n, kind, r.MultiAttachDetails[kind][0]))
+		}
+	}
 	for _, s := range r.StuckBound {
 		out = append(out, "bound but not running after settling: "+s)
 	}
@@ -218,7 +237,10 @@ type runner struct {
 	res     *Result
 	seenVio map[string]bool
 	refusal map[string]bool
-	ops     sync.WaitGroup
+	// multiAttachSeen is how many of the cloud's Multi-Attach errors have
+	// been classified.
+	multiAttachSeen int
+	ops             sync.WaitGroup
 }
 
 // Run runs a soak and returns what it saw; the error is for a run that could
@@ -235,6 +257,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Seed: cfg.Seed, Duration: cfg.Duration, PlanDigest: plan.Digest(), SharedDisks: w.SharedDisks(),
 		NodesStart: len(w.Nodes), Ops: map[OpKind]*OpStats{},
 		AttachRefusals: map[string]int{}, RefusalDetails: map[string][]string{},
+		MultiAttach: map[string]int{}, MultiAttachDetails: map[string][]string{},
 	}
 	for k, n := range plan.Counts() {
 		res.Ops[k] = &OpStats{Planned: n}
@@ -260,7 +283,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := localcluster.CreateNodes(ctx, client, w.Nodes); err != nil {
 		return nil, err
 	}
-	cloud, err := simcloud.Start(ctx, client, simcloud.Options{Seed: cfg.Seed, DetachDelay: cfg.DetachDelay, RetryInterval: time.Second})
+	cloud, err := simcloud.Start(ctx, client, simcloud.Options{Seed: cfg.Seed, DetachDelay: cfg.DetachDelay, UnmountDelay: cfg.UnmountDelay, RetryInterval: time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -668,6 +691,7 @@ func (r *runner) observe(s *audit.State, at time.Duration) {
 			r.res.SampledViolations = append(r.res.SampledViolations, SampledViolation{At: at, Violation: v})
 		}
 	}
+	r.classifyMultiAttach(s)
 	for _, va := range s.VolumeAttachments {
 		e := va.Status.AttachError
 		if e == nil {
@@ -693,6 +717,26 @@ func (r *runner) observe(s *audit.State, at time.Duration) {
 			r.res.RefusalDetails[code] = append(r.res.RefusalDetails[code], detail)
 		}
 	}
+}
+
+// classifyMultiAttach classifies the Multi-Attach errors the cloud reported
+// since the last call, with the volumes of the snapshot. The caller holds
+// r.mu.
+func (r *runner) classifyMultiAttach(s *audit.State) {
+	errs := r.cloud.MultiAttachErrors()
+	pvs := map[string]*v1.PersistentVolume{}
+	for i := range s.Volumes {
+		pvs[s.Volumes[i].Name] = &s.Volumes[i]
+	}
+	for _, e := range errs[r.multiAttachSeen:] {
+		kind, detail := classifyMultiAttach(e, pvs[e.Volume], r.args)
+		r.res.MultiAttach[kind]++
+		if len(r.res.MultiAttachDetails[kind]) < 5 {
+			r.res.MultiAttachDetails[kind] = append(r.res.MultiAttachDetails[kind], fmt.Sprintf("at %s: %s", e.At.Sub(r.start).Round(time.Second), detail))
+		}
+	}
+	r.multiAttachSeen = len(errs)
+	r.res.Cloud = r.cloud.Counts("")
 }
 
 // explainLimit compares the instances the cloud has a disk attached to with

@@ -32,6 +32,7 @@ var (
 	opEvery    = flag.Duration("op-every", 500*time.Millisecond, "mean time between operations")
 	faultEvery = flag.Duration("fault-every", 25*time.Second, "mean time between scheduler kills")
 	detach     = flag.Duration("detach-delay", 3*time.Second, "how long the simulated cloud takes to detach a disk")
+	unmount    = flag.Duration("unmount-delay", 2*time.Second, "how long after a disk's last pod leaves a node its detach starts")
 	noNodeLoss = flag.Bool("no-node-loss", false, "leave out nodes deleted under running pods")
 	noRBAC     = flag.Bool("no-rbac", false, "run the schedulers as the cluster admin instead of the manifests' service account")
 	dir        = flag.String("dir", "", "directory for logs, the plan and the cluster's files (default: a temporary one, kept when the soak fails)")
@@ -104,6 +105,7 @@ func TestSoak(t *testing.T) {
 		OpEvery:          *opEvery,
 		FaultEvery:       *faultEvery,
 		DetachDelay:      *detach,
+		UnmountDelay:     *unmount,
 		NoNodeLoss:       *noNodeLoss,
 		SchedulerCommand: []string{self},
 		SchedulerEnv:     []string{envRunScheduler + "=1"},
@@ -138,7 +140,7 @@ func soakFlags() string {
 	set := map[string]string{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
 	out := fmt.Sprintf(" -seed=%d -duration=%s", *seed, *duration)
-	for _, name := range []string{"settle", "op-every", "fault-every", "detach-delay", "no-node-loss", "no-rbac"} {
+	for _, name := range []string{"settle", "op-every", "fault-every", "detach-delay", "unmount-delay", "no-node-loss", "no-rbac"} {
 		if v, ok := set[name]; ok {
 			out += " -" + name + "=" + v
 		}
