@@ -32,7 +32,13 @@ func New(opts ...app.Option) *cobra.Command {
 which places pods using Alibaba Cloud block disks where the disks can follow
 them: inside the disks' zones, on NVMe-capable nodes for shared disks, at most
 one pod per node per shared disk, and never past a shared disk's attach limit
-per zone. Pods opt in with schedulerName: volume-topology-scheduler.`
+per zone. Pods opt in with schedulerName: volume-topology-scheduler.
+
+Operators' commands, with their own flags (see their --help):
+  volume-topology-scheduler explain   why a pod is Pending, and where it could go
+  volume-topology-scheduler audit     placements that break the disks' rules
+The same binary, run as kubectl-volume_topology (a link of that name on
+PATH), is the kubectl plugin: kubectl volume-topology explain|audit.`
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// kube-scheduler prints only its own version; say which product this is too.
@@ -41,6 +47,5 @@ per zone. Pods opt in with schedulerName: volume-topology-scheduler.`
 		}
 		return run(c, args)
 	}
-	cmd.AddCommand(newAuditCommand(), newExplainCommand())
 	return cmd
 }
