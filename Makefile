@@ -185,6 +185,27 @@ bench: ## Plugin micro-benchmarks at 5000 nodes.
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/volumetopology/
 
 ##@ Packaging
+# The kubectl plugin's release archives and krew manifest (deploy/krew): the
+# scheduler binary, which is the plugin when run as kubectl-volume_topology.
+KREW_DIR       := $(CURDIR)/_output/krew
+KREW_PLATFORMS := linux/amd64 linux/arm64
+
+.PHONY: krew
+krew: ## Build the kubectl plugin's archives for VERSION into _output/krew and write its krew manifest with their sha256.
+	rm -rf $(KREW_DIR) && mkdir -p $(KREW_DIR)
+	sed 's/v0\.1\.0/$(VERSION)/g' deploy/krew/volume-topology.yaml > $(KREW_DIR)/volume-topology.yaml
+	@for p in $(KREW_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; dir=$(KREW_DIR)/$$os-$$arch; \
+	  archive=volume-topology-scheduler_$(VERSION)_$${os}_$${arch}.tar.gz; \
+	  echo "== $$archive"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -ldflags "$(LDFLAGS)" -o $$dir/volume-topology-scheduler ./cmd/volume-topology-scheduler || exit 1; \
+	  tar -C $$dir -czf $(KREW_DIR)/$$archive volume-topology-scheduler || exit 1; \
+	  sum=$$(sha256sum $(KREW_DIR)/$$archive | cut -d' ' -f1); \
+	  key=SHA256_$$(echo $${os}_$${arch} | tr a-z A-Z); \
+	  sed -i "s/$$key/$$sum/" $(KREW_DIR)/volume-topology.yaml || exit 1; \
+	done
+	@! grep -n 'SHA256_' $(KREW_DIR)/volume-topology.yaml || { echo "a platform of the manifest has no archive in KREW_PLATFORMS" >&2; exit 1; }
+	@echo "wrote $(KREW_DIR)/volume-topology.yaml"
+
 # The Helm chart (deploy/helm/volume-topology-scheduler) and the kustomize
 # overlays (deploy/kustomize/k8s<minor>). helm is built from its Go module
 # like etcd, as a tool of hack/tools/go.mod: a module of its own, so helm's
@@ -196,8 +217,19 @@ helm: $(BIN)/helm ## Build helm from the Go module proxy (a Go tool of hack/tool
 $(BIN)/helm: hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && GOFLAGS= $(GO) build -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $(BIN)/helm helm.sh/helm/v4/cmd/helm
 
+# kubectl is built the same way, from hack/tools/kubectl/go.mod (its own
+# module: k8s.io/kubernetes pulls every staging module), at the Kubernetes
+# release go.mod pins. The install tests run the explain plugin through it.
+KUBECTL_VERSION = $(shell cd hack/tools/kubectl && GOFLAGS= $(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)
+KUBECTL_MINOR   = $(word 2,$(subst ., ,$(KUBECTL_VERSION)))
+
+.PHONY: kubectl
+kubectl: $(BIN)/kubectl ## Build kubectl from the Go module proxy (a Go tool of hack/tools/kubectl/go.mod) into bin/.
+$(BIN)/kubectl: hack/tools/kubectl/go.mod hack/tools/kubectl/go.sum
+	cd hack/tools/kubectl && GOFLAGS= $(GO) build -ldflags "-X k8s.io/component-base/version.gitVersion=$(KUBECTL_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(KUBECTL_MINOR) -X k8s.io/client-go/pkg/version.gitVersion=$(KUBECTL_VERSION) -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$(KUBECTL_MINOR)" -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
+
 .PHONY: test-install
-test-install: etcd helm ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload.
+test-install: etcd helm kubectl ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload; explain as a kubectl plugin through a real kubectl.
 	@echo "== install tests (Helm chart, kustomize overlays), Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 10m ./test/install/...
 
@@ -210,6 +242,7 @@ verify: ## Fail on unformatted code, go vet findings on any minor, stale generat
 	GOFLAGS= $(GO) mod tidy -diff
 	GOFLAGS= hack/verify-kube-modfiles.sh
 	cd hack/tools && GOFLAGS= $(GO) mod tidy -diff
+	cd hack/tools/kubectl && GOFLAGS= $(GO) mod tidy -diff
 
 .PHONY: vet
 vet: ## go vet on the minor KUBE (with its build tag).

@@ -38,7 +38,13 @@ them: inside the disks' zones, on NVMe-capable nodes for shared disks, at most
 one pod per node per shared disk, never past a shared disk's attach limit
 per zone, and only on the node where a single-attach disk is in use; and the
 DiskLocality plugin, which prefers the node a pod's disk is still attached
-to. Pods opt in with schedulerName: volume-topology-scheduler.`
+to. Pods opt in with schedulerName: volume-topology-scheduler.
+
+Operators' commands, with their own flags (see their --help):
+  volume-topology-scheduler explain   why a pod is Pending, and where it could go
+  volume-topology-scheduler audit     placements that break the disks' rules
+The same binary, run as kubectl-volume_topology (a link of that name on
+PATH), is the kubectl plugin: kubectl volume-topology explain|audit.`
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// kube-scheduler prints only its own version; say which product this is too.
@@ -47,6 +53,5 @@ to. Pods opt in with schedulerName: volume-topology-scheduler.`
 		}
 		return run(c, args)
 	}
-	cmd.AddCommand(newAuditCommand(), newExplainCommand())
 	return cmd
 }

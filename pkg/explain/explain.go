@@ -40,6 +40,16 @@ import (
 type Report struct {
 	// Pod is "namespace/name".
 	Pod string `json:"pod"`
+	// Configuration is the scheduler configuration and profile the rules
+	// were evaluated with (Profile.Describe).
+	Configuration string `json:"configuration,omitempty"`
+	// Notes say what the reader should know about the answer (the pod names
+	// another scheduler).
+	Notes []string `json:"notes,omitempty"`
+	// SchedulerMessage is the message of the pod's PodScheduled condition,
+	// what the scheduler said about its last attempt; empty when it said
+	// nothing (a what-if pod, a pod not tried yet, a scheduled pod).
+	SchedulerMessage string `json:"schedulerMessage,omitempty"`
 	// Node is where the pod runs, or, for a what-if replica, where the rules
 	// would let it go ("" when it would stay Pending or the pod is pending).
 	Node string `json:"node,omitempty"`
@@ -197,14 +207,42 @@ func New(ctx context.Context, state *audit.State, args *config.VolumeTopologyArg
 // Close stops the informers.
 func (x *Explainer) Close() { x.cancel() }
 
-// Pod explains a pod of the cluster (or a what-if pod) where the cluster
-// stands now.
+// Pod explains a pod where the cluster stands now. The pod must not be part
+// of the explainer's state (see ExplainPod for a pod of the cluster).
 func (x *Explainer) Pod(ctx context.Context, pod *v1.Pod) (*Report, error) {
 	nodes, err := x.snapshot.NodeInfos().List()
 	if err != nil {
 		return nil, err
 	}
-	return x.report(pod, x.plugin.Explain(ctx, pod, nodes))
+	r, err := x.report(pod, x.plugin.Explain(ctx, pod, nodes))
+	if err != nil {
+		return nil, err
+	}
+	r.SchedulerMessage = schedulerMessage(pod)
+	return r, nil
+}
+
+// ExplainPod explains a pod of the cluster's state with the plugin args: the
+// state without the pod itself, so that the pod never counts against itself
+// (as a holder of its disk, an attached node, a user of its disk).
+func ExplainPod(ctx context.Context, state *audit.State, args *config.VolumeTopologyArgs, pod *v1.Pod) (*Report, error) {
+	x, err := New(ctx, WithoutPod(state, pod), args)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	return x.Pod(ctx, pod)
+}
+
+// schedulerMessage is the message of the pod's PodScheduled condition when
+// the scheduler could not place it.
+func schedulerMessage(pod *v1.Pod) string {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
+			return c.Message
+		}
+	}
+	return ""
 }
 
 // report turns the plugin's explanation into a report.

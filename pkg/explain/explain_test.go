@@ -2,9 +2,11 @@ package explain
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/kubernetes/pkg/scheduler/metrics"
 
+	"github.com/volume-topology/volume-topology-scheduler/pkg/apis/config"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/audit"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/localcluster"
@@ -57,14 +60,14 @@ func leaseManifest(t *testing.T) []byte {
 func TestPlaceLease(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	state := fleet(t)
-	w, err := ReadWorkload(leaseManifest(t), "lease", 20, state)
+	w, err := ParseWorkload(leaseManifest(t), "lease", 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(w.Pods) != 20 || len(w.Extra) != 2 {
-		t.Fatalf("workload: %d pods, %d extra objects; want 20 and the class and claim", len(w.Pods), len(w.Extra))
+	if extra := w.Extra(state); len(w.Pods) != 20 || len(extra) != 2 {
+		t.Fatalf("workload: %d pods, %d extra objects; want 20 and the class and claim", len(w.Pods), len(extra))
 	}
-	x, err := New(ctx, state, volumetopology.DefaultArgs(), w.Extra...)
+	x, err := New(ctx, state, volumetopology.DefaultArgs(), w.Extra(state)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,21 +132,22 @@ func TestPlaceLease(t *testing.T) {
 	}
 }
 
-// TestPodOfTheCluster: an existing pending pod, a running one, a pod without
-// our claims and a pod whose claim is missing.
-func TestPodOfTheCluster(t *testing.T) {
-	_, ctx := ktesting.NewTestContext(t)
+// leaseCluster is the fleet with the lease example's class and claim, the
+// claim bound to shared disk d-lease in zone b, and the replicas of the
+// StatefulSet as pods: running on the first NVMe nodes of zone b, then
+// pending.
+func leaseCluster(t *testing.T, running, pending int) *audit.State {
+	t.Helper()
 	state := fleet(t)
-	w, err := ReadWorkload(leaseManifest(t), "lease", 1, state)
+	w, err := ParseWorkload(leaseManifest(t), "lease", running+pending)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The claim bound to a disk in zone b; a replica running on b's first
-	// NVMe node.
-	claim := w.Extra[1].(*v1.PersistentVolumeClaim)
+	extra := w.Extra(state)
+	claim := extra[1].(*v1.PersistentVolumeClaim)
 	claim.Spec.VolumeName = "pv-lease"
 	state.Claims = append(state.Claims, *claim)
-	state.Classes = append(state.Classes, *w.Extra[0].(*storagev1.StorageClass))
+	state.Classes = append(state.Classes, *extra[0].(*storagev1.StorageClass))
 	state.Volumes = append(state.Volumes, v1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: "pv-lease"},
 		Spec: v1.PersistentVolumeSpec{
@@ -157,33 +161,43 @@ func TestPodOfTheCluster(t *testing.T) {
 			}}}},
 		},
 	})
-	running := *w.Pods[0]
-	running.Name, running.Spec.NodeName = "lease-test-0", firstNVMe(state, "cn-beijing-b")
-	pending := *w.Pods[0]
-	pending.Name = "lease-test-1"
-	plain := v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "lease", Name: "plain"}}
-	missing := *w.Pods[0]
-	missing.Name, missing.Namespace = "orphan", "other"
-	state.Pods = append(state.Pods, running, pending, plain, missing)
+	nodes := nvmeNodes(state, "cn-beijing-b")
+	for i, p := range w.Pods {
+		p.Name = fmt.Sprintf("lease-test-%d", i)
+		if i < running {
+			p.Spec.NodeName = nodes[i]
+			p.Status.Phase = v1.PodRunning
+		}
+		state.Pods = append(state.Pods, *p)
+	}
+	return state
+}
 
-	x, err := New(ctx, state, volumetopology.DefaultArgs())
+func explainPod(ctx context.Context, t *testing.T, state *audit.State, args *config.VolumeTopologyArgs, ns, name string) *Report {
+	t.Helper()
+	pod, err := FindPod(state, ns, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer x.Close()
-	explainPod := func(ns, name string) *Report {
-		t.Helper()
-		pod, err := FindPod(state, ns, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := x.Pod(ctx, pod)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+	r, err := ExplainPod(ctx, state, args, pod)
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := explainPod("lease", "lease-test-1")
+	return r
+}
+
+// TestPodOfTheCluster: an existing pending pod, a pod without our claims
+// and a pod whose claim is missing.
+func TestPodOfTheCluster(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	state := leaseCluster(t, 1, 1)
+	plain := v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "lease", Name: "plain"}}
+	missing := *state.Pods[1].DeepCopy()
+	missing.Name, missing.Namespace = "orphan", "other"
+	state.Pods = append(state.Pods, plain, missing)
+	args := volumetopology.DefaultArgs()
+
+	r := explainPod(ctx, t, state, args, "lease", "lease-test-1")
 	if len(r.Fits) != 9 {
 		t.Errorf("pending pod fits %d nodes (%v), want the 9 other NVMe nodes of zone b", len(r.Fits), r.Fits)
 	}
@@ -193,10 +207,10 @@ func TestPodOfTheCluster(t *testing.T) {
 	if len(r.Claims) != 1 || !r.Claims[0].Shared || r.Claims[0].Volume != "pv-lease" {
 		t.Errorf("claims = %+v", r.Claims)
 	}
-	if r := explainPod("lease", "plain"); !r.NotOurs {
+	if r := explainPod(ctx, t, state, args, "lease", "plain"); !r.NotOurs {
 		t.Errorf("plain pod: %+v, want NotOurs", r)
 	}
-	if r := explainPod("other", "orphan"); !strings.Contains(r.Rejected, `persistentvolumeclaim "other/data-disk" not found`) {
+	if r := explainPod(ctx, t, state, args, "other", "orphan"); !strings.Contains(r.Rejected, `persistentvolumeclaim "other/data-disk" not found`) {
 		t.Errorf("pod with a missing claim: Rejected = %q", r.Rejected)
 	}
 	if _, err := FindPod(state, "lease", "nope"); err == nil {
@@ -204,11 +218,94 @@ func TestPodOfTheCluster(t *testing.T) {
 	}
 }
 
-func firstNVMe(s *audit.State, zone string) string {
-	for _, n := range s.Nodes {
-		if n.Labels[v1.LabelTopologyZone] == zone && strings.Contains(n.Labels[v1.LabelInstanceTypeStable], "g7se") {
-			return n.Name
+// TestPodNeverCountsAgainstItself: a running replica of a shared disk at its
+// attach limit (2 in this test) is explained as if it were not there: not a
+// holder on its own node, not one of the disk's attached nodes. Counting
+// itself, it would fit no node and be told to go away.
+func TestPodNeverCountsAgainstItself(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	state := leaseCluster(t, 2, 0)
+	args := volumetopology.DefaultArgs()
+	args.MaxNodesPerZone = 2
+	nodes := nvmeNodes(state, "cn-beijing-b")
+	r := explainPod(ctx, t, state, args, "lease", "lease-test-0")
+
+	if r.Node != nodes[0] {
+		t.Errorf("the pod runs on %q, want %s", r.Node, nodes[0])
+	}
+	if got := r.Disks[0].Attached["cn-beijing-b"]; got != 1 {
+		t.Errorf("d-lease counts %d attached nodes in cn-beijing-b, want 1 (the other replica's node, not the pod's own)", got)
+	}
+	// Every NVMe node of zone b but the other replica's: its own node and
+	// the 8 nodes the disk could still attach to.
+	want := slices.Concat(nodes[:1], nodes[2:])
+	if !slices.Equal(r.Fits, want) {
+		t.Errorf("fits %v, want %v", r.Fits, want)
+	}
+	for _, n := range r.Nodes {
+		if n.Name == nodes[0] && rule(n, volumetopology.RuleHolder) != "ok" {
+			t.Errorf("the pod's own node %s: holder rule %s, want ok", n.Name, rule(n, volumetopology.RuleHolder))
 		}
 	}
-	return ""
+	if len(r.Changes) != 0 {
+		t.Errorf("a running pod that fits is told what would let it in: %q", r.Changes)
+	}
+
+	var out bytes.Buffer
+	if err := Print(&out, []*Report{r}, "table"); err != nil {
+		t.Fatal(err)
+	}
+	holder := fmt.Sprintf(volumetopology.ErrReasonHolder, "d-lease")
+	wantLines := []string{
+		"Pod lease/lease-test-0 (on " + nodes[0] + ")",
+		"Shared disk d-lease attached to: cn-beijing-b 1/2",
+		fmt.Sprintf("Fits now: 9 node(s): %s and 4 more", strings.Join(want[:5], ", ")),
+		LinePrediction + fmt.Sprintf("9/72 nodes are available: 1 %s, 14 %s, 48 %s.",
+			holder, fmt.Sprintf(volumetopology.ErrReasonNotNVMe, "d-lease"), fmt.Sprintf(volumetopology.ErrReasonDiskZone, "cn-beijing-b", "d-lease")),
+	}
+	for _, line := range wantLines {
+		if !slices.Contains(strings.Split(out.String(), "\n"), line) {
+			t.Errorf("output lacks the line %q:\n%s", line, out.String())
+		}
+	}
+	if strings.Contains(out.String(), LineSchedulerSays) {
+		t.Errorf("output quotes the scheduler for a pod without a PodScheduled message:\n%s", out.String())
+	}
+}
+
+// TestSchedulerSays: a pending pod's PodScheduled message is what "The
+// scheduler says" quotes, word for word; without one the line is labelled
+// as a prediction.
+func TestSchedulerSays(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	state := leaseCluster(t, 1, 1)
+	const msg = "0/72 nodes are available: 3 Insufficient cpu, 69 node(s) had untolerated taint(s). preemption: 0/72 nodes are available."
+	state.Pods[1].Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable, Message: msg}}
+	r := explainPod(ctx, t, state, volumetopology.DefaultArgs(), "lease", "lease-test-1")
+	if r.SchedulerMessage != msg {
+		t.Errorf("SchedulerMessage = %q, want %q", r.SchedulerMessage, msg)
+	}
+	var out bytes.Buffer
+	if err := Print(&out, []*Report{r}, "table"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !slices.Contains(lines, LineSchedulerSays+msg) {
+		t.Errorf("output lacks %q:\n%s", LineSchedulerSays+msg, out.String())
+	}
+	if strings.Contains(out.String(), LinePrediction) {
+		t.Errorf("output predicts although the scheduler said something:\n%s", out.String())
+	}
+}
+
+func nvmeNodes(s *audit.State, zone string) []string {
+	classifier := disk.NewNodeClassifier(disk.DefaultZoneLabelKeys, disk.DefaultNVMeInstanceFamilies, disk.LabelNVMeMultiAttach)
+	var out []string
+	for _, n := range s.Nodes {
+		if f := classifier.Describe(n.Labels); f.Zone == zone && f.NVMe {
+			out = append(out, n.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -28,6 +28,9 @@ func Print(w io.Writer, reports []*Report, format string) error {
 	default:
 		return fmt.Errorf("unknown output format %q (want table or json)", format)
 	}
+	if len(reports) > 0 && reports[0].Configuration != "" {
+		fmt.Fprintf(w, "%s%s\n", LineConfiguration, reports[0].Configuration)
+	}
 	if len(reports) == 1 {
 		return printReport(w, reports[0])
 	}
@@ -60,6 +63,19 @@ func zoneOf(r *Report, node string) string {
 	return "?"
 }
 
+// Line prefixes of the text output.
+const (
+	// LineConfiguration names the scheduler configuration and profile.
+	LineConfiguration = "Configuration: "
+	// LineSchedulerSays is the pod's PodScheduled message.
+	LineSchedulerSays = "The scheduler says: "
+	// LinePrediction is what VolumeTopology's rules alone predict, for a
+	// pod the scheduler has said nothing about.
+	LinePrediction = "Predicted by VolumeTopology's rules (the pod has no PodScheduled message): "
+	// LineNote is a note on the answer.
+	LineNote = "Note: "
+)
+
 // reasonsLine groups the nodes by reason, as kube-scheduler's message does.
 func reasonsLine(r *Report) string {
 	parts := make([]string, 0, len(r.Reasons))
@@ -67,7 +83,17 @@ func reasonsLine(r *Report) string {
 		parts = append(parts, fmt.Sprintf("%d %s", rc.Nodes, rc.Reason))
 	}
 	slices.Sort(parts)
-	return fmt.Sprintf("0/%d nodes are available: %s.", len(r.Nodes), strings.Join(parts, ", "))
+	return fmt.Sprintf("%d/%d nodes are available: %s.", len(r.Fits), len(r.Nodes), strings.Join(parts, ", "))
+}
+
+// Prediction is what VolumeTopology's rules say of the nodes, in
+// kube-scheduler's words: how many nodes are available, and the others
+// grouped by reason.
+func Prediction(r *Report) string {
+	if len(r.Reasons) == 0 {
+		return fmt.Sprintf("%d/%d nodes are available.", len(r.Fits), len(r.Nodes))
+	}
+	return reasonsLine(r)
 }
 
 func printReport(w io.Writer, r *Report) error {
@@ -76,6 +102,12 @@ func printReport(w io.Writer, r *Report) error {
 		fmt.Fprintf(w, " (on %s)", r.Node)
 	}
 	fmt.Fprintln(w)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "%s%s\n", LineNote, n)
+	}
+	if r.SchedulerMessage != "" && (r.NotOurs || r.Rejected != "") {
+		fmt.Fprintf(w, "%s%s\n", LineSchedulerSays, r.SchedulerMessage)
+	}
 	switch {
 	case r.NotOurs:
 		_, err := fmt.Fprintln(w, "  none of its claims is a disk of the plugin's drivers: VolumeTopology does not constrain it")
@@ -149,8 +181,10 @@ func printReport(w io.Writer, r *Report) error {
 	} else {
 		fmt.Fprintln(w, "Fits now: no node")
 	}
-	if len(r.Reasons) > 0 {
-		fmt.Fprintf(w, "The scheduler says: %s\n", reasonsLine(r))
+	if r.SchedulerMessage != "" {
+		fmt.Fprintf(w, "%s%s\n", LineSchedulerSays, r.SchedulerMessage)
+	} else {
+		fmt.Fprintf(w, "%s%s\n", LinePrediction, Prediction(r))
 	}
 	if len(r.Changes) > 0 {
 		fmt.Fprintln(w, "What would let it in:")

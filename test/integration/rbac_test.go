@@ -51,6 +51,9 @@ var notExercised = map[string]string{
 		"e.g. a replica crash-looping through the lease); the suite's few leader changes never repeat an event",
 }
 
+// suiteAudit is the API server's audit log (set up by TestMain).
+var suiteAudit *localcluster.AuditLog
+
 // schedulerKubeconfig is the kubeconfig every scheduler of the suite uses:
 // a token of the manifests' ServiceAccount (set up by TestMain).
 var schedulerKubeconfig string
@@ -84,9 +87,11 @@ func newLeastPrivilege(dir string) (*leastPrivilege, error) {
 		return nil, fmt.Errorf("no ServiceAccount in manifests/serviceaccount.yaml")
 	}
 	lp.user = localcluster.ServiceAccountUser(lp.sa.Namespace, lp.sa.Name)
-	if lp.log, err = localcluster.NewAuditLog(dir, lp.user); err != nil {
+	// The log records explain's requests too (explain_test.go).
+	if lp.log, err = localcluster.NewAuditLog(dir, lp.user, explainUser); err != nil {
 		return nil, err
 	}
+	suiteAudit = lp.log
 	return lp, nil
 }
 
