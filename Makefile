@@ -90,10 +90,11 @@ test: ## Run every test CI runs: unit and integration tests on every minor, the 
 test-minor: test-unit test-integration test-install ## Unit, integration and install (Helm, kustomize) tests on the minor KUBE.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary).
+test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary, the monitoring objects through Prometheus' parsers).
 	@echo "== unit tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
 	$(GO) test -count=1 -short ./test/soak/...
+	cd test/monitoring && GOFLAGS= $(GO) test -count=1 ./...
 
 .PHONY: test-integration
 test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
@@ -192,20 +193,31 @@ helm: $(BIN)/helm ## Build helm from the Go module proxy (a Go tool of hack/tool
 $(BIN)/helm: hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && GOFLAGS= $(GO) build -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $(BIN)/helm helm.sh/helm/v4/cmd/helm
 
+# monitoring-check (test/monitoring) checks the alerts, ServiceMonitor and
+# dashboard with Prometheus' rule and PromQL parsers and lists the metrics
+# they use: a module of its own, so Prometheus' libraries never move the
+# scheduler's pinned ones either.
+.PHONY: monitoring-check
+monitoring-check: $(BIN)/monitoring-check ## Build bin/monitoring-check from test/monitoring (its own Go module).
+$(BIN)/monitoring-check: test/monitoring/go.mod test/monitoring/go.sum $(wildcard test/monitoring/*.go)
+	cd test/monitoring && GOFLAGS= $(GO) build -o $(BIN)/monitoring-check .
+
 .PHONY: test-install
-test-install: etcd helm ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload.
+test-install: etcd helm monitoring-check ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload; the monitoring objects render, parse and use only metrics the scheduler registers.
 	@echo "== install tests (Helm chart, kustomize overlays), Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 10m ./test/install/...
 
 ##@ Verify
 .PHONY: verify
-verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod, kube/*.mod or hack/tools/go.mod.
+verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod, kube/*.mod, hack/tools/go.mod or test/monitoring/go.mod.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory vet KUBE=$$m || exit 1; done
 	GOFLAGS= hack/verify-codegen.sh
 	GOFLAGS= $(GO) mod tidy -diff
 	GOFLAGS= hack/verify-kube-modfiles.sh
 	cd hack/tools && GOFLAGS= $(GO) mod tidy -diff
+	cd test/monitoring && GOFLAGS= $(GO) mod tidy -diff
+	cd test/monitoring && GOFLAGS= $(GO) vet ./...
 
 .PHONY: vet
 vet: ## go vet on the minor KUBE (with its build tag).
