@@ -64,8 +64,8 @@ var prometheusSeries = map[string]string{"up": "Prometheus records it for every 
 // render no monitoring object (the ServiceMonitor and PrometheusRule are
 // custom resources whose CRDs the chart must never require); with the
 // monitoring values on, the three objects render, fit the metrics Service,
-// and pass monitoring-check (Prometheus' rule and PromQL parsers, the
-// Prometheus Operator's types, the dashboard's JSON).
+// pass monitoring-check (Prometheus' rule and PromQL parsers, the
+// Prometheus Operator's types, the dashboard's JSON) and helm lint.
 func TestMonitoringRenders(t *testing.T) {
 	for _, minor := range kubeMinors(t) {
 		t.Run(minor, func(t *testing.T) {
@@ -107,6 +107,10 @@ func TestMonitoringRenders(t *testing.T) {
 				t.Errorf("the dashboard %s is not JSON", dashboardKey)
 			}
 			monitoringCheck(t, renderedYAML(t, minor, monitoringOn...))
+			lint := append([]string{"lint", "--strict", "--kube-version", minor, chartDir()}, monitoringOn...)
+			if out, _ := helm(t, false, lint...); !strings.Contains(out, "0 chart(s) failed") {
+				t.Errorf("helm lint with the monitoring values on:\n%s", out)
+			}
 		})
 	}
 }
