@@ -94,10 +94,11 @@ test: ## Run every test CI runs: unit and integration tests on every minor, the 
 test-minor: test-unit test-integration test-install ## Unit, integration and install (Helm, kustomize) tests on the minor KUBE.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary).
+test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary, the monitoring objects through Prometheus' parsers).
 	@echo "== unit tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
 	$(GO) test -count=1 -short ./test/soak/...
+	cd test/monitoring && GOFLAGS= $(GO) test -count=1 ./...
 
 .PHONY: test-integration
 test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
@@ -228,14 +229,23 @@ kubectl: $(BIN)/kubectl ## Build kubectl from the Go module proxy (a Go tool of 
 $(BIN)/kubectl: hack/tools/kubectl/go.mod hack/tools/kubectl/go.sum
 	cd hack/tools/kubectl && GOFLAGS= $(GO) build -ldflags "-X k8s.io/component-base/version.gitVersion=$(KUBECTL_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(KUBECTL_MINOR) -X k8s.io/client-go/pkg/version.gitVersion=$(KUBECTL_VERSION) -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$(KUBECTL_MINOR)" -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
 
+# monitoring-check (test/monitoring) checks the alerts, ServiceMonitor and
+# dashboard with Prometheus' rule and PromQL parsers and lists the metrics
+# they use: a module of its own, so Prometheus' libraries never move the
+# scheduler's pinned ones either.
+.PHONY: monitoring-check
+monitoring-check: $(BIN)/monitoring-check ## Build bin/monitoring-check from test/monitoring (its own Go module).
+$(BIN)/monitoring-check: test/monitoring/go.mod test/monitoring/go.sum $(wildcard test/monitoring/*.go)
+	cd test/monitoring && GOFLAGS= $(GO) build -o $(BIN)/monitoring-check .
+
 .PHONY: test-install
-test-install: etcd helm kubectl ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload; explain as a kubectl plugin through a real kubectl.
+test-install: etcd helm kubectl monitoring-check ## Install tests on the minor KUBE: helm lint and template (every minor), helm install and the kustomize overlay applied server-side on a local control plane, each scheduling the lease workload; explain as a kubectl plugin through a real kubectl; the monitoring objects render, parse and use only metrics the scheduler registers.
 	@echo "== install tests (Helm chart, kustomize overlays), Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 -timeout 10m ./test/install/...
 
 ##@ Verify
 .PHONY: verify
-verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod, kube/*.mod or hack/tools/go.mod.
+verify: ## Fail on unformatted code, go vet findings on any minor, stale generated code, go.mod, kube/*.mod, hack/tools/go.mod or test/monitoring/go.mod.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(KUBE_MINORS); do $(MAKE) --no-print-directory vet KUBE=$$m || exit 1; done
 	GOFLAGS= hack/verify-codegen.sh
@@ -243,6 +253,8 @@ verify: ## Fail on unformatted code, go vet findings on any minor, stale generat
 	GOFLAGS= hack/verify-kube-modfiles.sh
 	cd hack/tools && GOFLAGS= $(GO) mod tidy -diff
 	cd hack/tools/kubectl && GOFLAGS= $(GO) mod tidy -diff
+	cd test/monitoring && GOFLAGS= $(GO) mod tidy -diff
+	cd test/monitoring && GOFLAGS= $(GO) vet ./...
 
 .PHONY: vet
 vet: ## go vet on the minor KUBE (with its build tag).

@@ -250,6 +250,8 @@ func TestHelmTemplateRefusesBadValues(t *testing.T) {
 		{[]string{"--set", "pluginArgs.countVolumeAttachments=yes"}, "/pluginArgs/countVolumeAttachments"},
 		{[]string{"--set", "replicas=2,leaderElection.enabled=false"}, "replicas > 1 needs leaderElection.enabled"},
 		{[]string{"--set", "podDisruptionBudget.minAvailable=1"}, "set only one of podDisruptionBudget.minAvailable and podDisruptionBudget.maxUnavailable"},
+		{[]string{"--set", "monitoring.serviceMonitor.enabled=true,metrics.service.enabled=false"}, "monitoring.serviceMonitor.enabled needs metrics.service.enabled"},
+		{[]string{"--set", "monitoring.prometheusRule.for.noLeader=5 minutes"}, "/monitoring/prometheusRule/for/noLeader"},
 	} {
 		t.Run(strings.Join(tc.flags, " "), func(t *testing.T) {
 			args := append([]string{"template", releaseName, chartDir(), "--namespace", namespace, "--kube-version", minor}, tc.flags...)
