@@ -62,6 +62,14 @@ type Report struct {
 	Claims []Claim `json:"claims,omitempty"`
 	// Disks are its shared disks with their attach counts per zone.
 	Disks []Disk `json:"sharedDisks,omitempty"`
+	// Attachments are where the pod's disks are attached, attaching or
+	// detaching, from their VolumeAttachments.
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// InUse are the pod's single-attach disks other pods use, by node.
+	InUse []InUse `json:"inUse,omitempty"`
+	// Locality is DiskLocality's score of the nodes a disk of the pod is
+	// attached to.
+	Locality map[string]int64 `json:"diskLocality,omitempty"`
 	// Nodes are the verdicts on every node.
 	Nodes []Node `json:"nodes,omitempty"`
 	// Fits are the nodes that pass every rule.
@@ -92,6 +100,23 @@ type Disk struct {
 	// AnyZone counts VolumeAttachments on nodes that are gone, in every zone.
 	AnyZone int `json:"attachedInAnyZone,omitempty"`
 	Limit   int `json:"limit"`
+}
+
+// Attachment is one VolumeAttachment of a disk of the pod.
+type Attachment struct {
+	Disk string `json:"disk"`
+	Node string `json:"node"`
+	// State is attached, attaching or detaching.
+	State string `json:"state"`
+	// NodeState is Ready, NotReady or gone.
+	NodeState string `json:"nodeState"`
+}
+
+// InUse is a single-attach disk of the pod that other pods use.
+type InUse struct {
+	Disk string `json:"disk"`
+	// Users maps each node to a pod ("namespace/name") using the disk there.
+	Users map[string]string `json:"users"`
 }
 
 // Node is every rule's verdict on one node.
@@ -263,6 +288,13 @@ func (x *Explainer) report(pod *v1.Pod, e *volumetopology.Explanation) (*Report,
 	for _, d := range e.Disks {
 		r.Disks = append(r.Disks, Disk{Name: d.Name, Attached: d.AttachedInZone, AnyZone: d.AnyZone, Limit: d.Limit})
 	}
+	for _, a := range e.Attachments {
+		r.Attachments = append(r.Attachments, Attachment{Disk: a.Disk, Node: a.Node, State: a.State, NodeState: a.NodeState})
+	}
+	for _, u := range e.InUse {
+		r.InUse = append(r.InUse, InUse{Disk: u.Disk, Users: u.Users})
+	}
+	r.Locality = e.Locality
 	reasons := map[string]int{}
 	slices.SortFunc(e.Nodes, func(a, b volumetopology.NodeExplanation) int { return cmp.Compare(a.Node, b.Node) })
 	for _, n := range e.Nodes {

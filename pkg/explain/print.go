@@ -141,10 +141,28 @@ func printReport(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(w, "Shared disk %s attached to: %s\n", d.Name, strings.Join(zones, ", "))
 	}
+	for _, a := range r.Attachments {
+		fmt.Fprintf(w, "Disk %s: %s\n", a.Disk, AttachmentLine(a))
+		if note := StuckAttachmentNote(a); note != "" {
+			fmt.Fprintf(w, "  %s\n", note)
+		}
+	}
+	for _, u := range r.InUse {
+		for _, node := range slices.Sorted(maps.Keys(u.Users)) {
+			fmt.Fprintf(w, "Disk %s: in use by pod %s on node %s (a single-attach disk serves other pods only on that node)\n", u.Disk, u.Users[node], node)
+		}
+	}
+	if len(r.Locality) > 0 {
+		var prefs []string
+		for _, n := range slices.Sorted(maps.Keys(r.Locality)) {
+			prefs = append(prefs, fmt.Sprintf("%s (%d)", n, r.Locality[n]))
+		}
+		fmt.Fprintf(w, "DiskLocality prefers, among the nodes that fit: %s\n", strings.Join(prefs, ", "))
+	}
 	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tZONE\tNVME\tDISK TYPES\tATTACHED\tZONE RULE\tNVME RULE\tHOLDER\tATTACH LIMIT\tVERDICT")
+	fmt.Fprintln(tw, "NODE\tZONE\tNVME\tDISK TYPES\tATTACHED\tZONE RULE\tIN USE\tNVME RULE\tHOLDER\tATTACH LIMIT\tVERDICT")
 	for _, n := range r.Nodes {
 		nvme := "no"
 		if n.NVMe {
@@ -168,8 +186,8 @@ func printReport(w io.Writer, r *Report) error {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, zoneName(n.Zone), nvme, types, dashIfEmpty(strings.Join(attached, ",")),
-			rule(n, volumetopology.RuleZone), rule(n, volumetopology.RuleNVMe), rule(n, volumetopology.RuleHolder), rule(n, volumetopology.RuleAttachLimit), verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, zoneName(n.Zone), nvme, types, dashIfEmpty(strings.Join(attached, ",")),
+			rule(n, volumetopology.RuleZone), rule(n, volumetopology.RuleInUse), rule(n, volumetopology.RuleNVMe), rule(n, volumetopology.RuleHolder), rule(n, volumetopology.RuleAttachLimit), verdict)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -230,4 +248,32 @@ func dashIfEmpty(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// AttachmentLine says where a disk is attached, attaching or detaching.
+func AttachmentLine(a Attachment) string {
+	switch a.State {
+	case volumetopology.AttachmentAttached:
+		return "attached to node " + a.Node
+	case volumetopology.AttachmentDetaching:
+		return "detaching from node " + a.Node
+	default:
+		return "attaching to node " + a.Node
+	}
+}
+
+// StuckAttachmentNote is the line for a disk attached to a node that is
+// NotReady or gone: the disk leaves it only when the attach-detach
+// controller force-detaches it, and an attach elsewhere waits for that; ""
+// for a Ready node.
+func StuckAttachmentNote(a Attachment) string {
+	if a.NodeState == volumetopology.NodeReady {
+		return ""
+	}
+	what := "is NotReady"
+	if a.NodeState == volumetopology.NodeGone {
+		what = "is gone"
+	}
+	return fmt.Sprintf("node %s %s: an attach of disk %s to another node waits until it is detached from %s, which the attach-detach controller forces about 6 minutes after the node stops reporting; the taint node.kubernetes.io/out-of-service=nodeshutdown:NoExecute on a node that is really down detaches it at once",
+		a.Node, what, a.Disk, a.Node)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -33,6 +35,45 @@ type Explanation struct {
 	ZoneScore map[string]int64
 	// Nodes are the verdicts on each node, in the order given.
 	Nodes []NodeExplanation
+	// Attachments are the VolumeAttachments of the pod's disks, single-attach
+	// and shared, with the state of each and of its node.
+	Attachments []Attachment
+	// InUse are the pod's single-attach disks that other pods use, and
+	// where (the in-use rule's view).
+	InUse []InUse
+	// Locality is DiskLocality's score of each node a disk of the pod is
+	// attached to; nil when none is.
+	Locality map[string]int64
+}
+
+// Attachment states.
+const (
+	AttachmentAttached  = "attached"
+	AttachmentAttaching = "attaching"
+	AttachmentDetaching = "detaching"
+)
+
+// Node states of an attachment's node.
+const (
+	NodeReady    = "Ready"
+	NodeNotReady = "NotReady"
+	NodeGone     = "gone"
+)
+
+// Attachment is one VolumeAttachment of a disk of the pod.
+type Attachment struct {
+	Disk string
+	Node string
+	// State is AttachmentAttached, AttachmentAttaching or AttachmentDetaching.
+	State string
+	// NodeState is NodeReady, NodeNotReady or NodeGone.
+	NodeState string
+}
+
+// InUse is a single-attach disk of the pod and the pods using it, by node.
+type InUse struct {
+	Disk  string
+	Users map[string]string
 }
 
 // DiskExplanation is one shared disk of the pod.
@@ -121,6 +162,13 @@ func (pl *VolumeTopology) Explain(ctx context.Context, pod *v1.Pod, nodes []fwk.
 			Limit:                 int(pl.args.MaxNodesPerZone),
 		})
 	}
+	e.Locality = maps.Clone(s.attached)
+	for _, d := range s.inUse {
+		e.InUse = append(e.InUse, InUse{Disk: d.name, Users: maps.Clone(d.nodes)})
+	}
+	if claims, err := pl.resolver.PodClaims(pod); err == nil {
+		e.Attachments = pl.attachmentStates(claims, nodes)
+	}
 	e.Nodes = make([]NodeExplanation, 0, len(nodes))
 	for _, ni := range nodes {
 		if ni.Node() == nil {
@@ -145,4 +193,62 @@ func (pl *VolumeTopology) HasSynced() bool { return pl.nodesSynced() }
 // resolves them.
 func (pl *VolumeTopology) PodClaims(pod *v1.Pod) ([]disk.Claim, error) {
 	return pl.resolver.PodClaims(pod)
+}
+
+// attachmentStates lists every VolumeAttachment of the pod's bound disks.
+func (pl *VolumeTopology) attachmentStates(claims []disk.Claim, nodes []fwk.NodeInfo) []Attachment {
+	nodeState := map[string]string{}
+	for _, ni := range nodes {
+		if n := ni.Node(); n != nil {
+			nodeState[n.Name] = NodeNotReady
+			for _, c := range n.Status.Conditions {
+				if c.Type == v1.NodeReady && c.Status == v1.ConditionTrue {
+					nodeState[n.Name] = NodeReady
+				}
+			}
+		}
+	}
+	var out []Attachment
+	seen := map[string]bool{}
+	for i := range claims {
+		c := &claims[i]
+		if !c.Bound() || seen[c.DiskKey()] {
+			continue
+		}
+		seen[c.DiskKey()] = true
+		pvs := []*v1.PersistentVolume{c.PV}
+		if all, err := pl.resolver.Volumes.DiskVolumes(c.PV.Spec.CSI.Driver, c.DiskID); err == nil && len(all) > 0 {
+			pvs = all
+		}
+		for _, pv := range pvs {
+			objs, err := pl.vaIndexer.ByIndex(vaByPVIndex, pv.Name)
+			if err != nil {
+				continue
+			}
+			for _, obj := range objs {
+				va, ok := obj.(*storagev1.VolumeAttachment)
+				if !ok {
+					continue
+				}
+				a := Attachment{Disk: c.DiskName(), Node: va.Spec.NodeName, State: AttachmentAttaching, NodeState: nodeState[va.Spec.NodeName]}
+				switch {
+				case va.DeletionTimestamp != nil:
+					a.State = AttachmentDetaching
+				case va.Status.Attached:
+					a.State = AttachmentAttached
+				}
+				if a.NodeState == "" {
+					a.NodeState = NodeGone
+				}
+				out = append(out, a)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Attachment) int {
+		if a.Disk != b.Disk {
+			return strings.Compare(a.Disk, b.Disk)
+		}
+		return strings.Compare(a.Node, b.Node)
+	})
+	return out
 }
