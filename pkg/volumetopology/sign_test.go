@@ -95,3 +95,45 @@ func TestSignPodEphemeralReplicas(t *testing.T) {
 		t.Errorf("replicas of one template sign differently (-web-0,+web-1):\n%s", diff)
 	}
 }
+
+// TestSignPodBeforeItsEphemeralClaimExists: the queue signs a pod when it is
+// added, before the ephemeral volume controller has created its claims. The
+// template says what the rules need, so replicas of one template sign alike
+// right away; a template of a shared class is refused as a shared disk is;
+// a missing ordinary claim is still refused.
+func TestSignPodBeforeItsEphemeralClaimExists(t *testing.T) {
+	withTemplate := func(name, class string, mode v1.PersistentVolumeAccessMode) *v1.Pod {
+		p := makePod(name, "")
+		p.Spec.Volumes = []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{
+			VolumeClaimTemplate: &v1.PersistentVolumeClaimTemplate{Spec: v1.PersistentVolumeClaimSpec{
+				StorageClassName: ptr.To(class),
+				AccessModes:      []v1.PersistentVolumeAccessMode{mode},
+			}},
+		}}}}
+		return p
+	}
+	pl, _ := cluster{nodes: []*v1.Node{zoneNode("a0", zoneA, plainType)}, objs: []runtime.Object{
+		wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
+	}}.setup(t, nil)
+
+	web0, web1 := withTemplate("web-0", "essd", v1.ReadWriteOnce), withTemplate("web-1", "essd", v1.ReadWriteOnce)
+	f0, st0 := pl.SignPod(context.Background(), web0)
+	f1, st1 := pl.SignPod(context.Background(), web1)
+	if st0 != nil || st1 != nil {
+		t.Fatalf("SignPod before the claims exist: %v, %v; want signatures", st0, st1)
+	}
+	want := []fwk.SignFragment{{Key: fwk.VolumesSignerName, Value: fwk.VolumesSigner(web0)}}
+	if diff := cmp.Diff(want, f0); diff != "" {
+		t.Errorf("web-0 fragments (-want,+got):\n%s", diff)
+	}
+	if diff := cmp.Diff(f0, f1); diff != "" {
+		t.Errorf("replicas of one template sign differently (-web-0,+web-1):\n%s", diff)
+	}
+	if _, st := pl.SignPod(context.Background(), withTemplate("lease-0", "shared", v1.ReadWriteMany)); !cmp.Equal(st, fwk.NewStatus(fwk.Unschedulable, signRefusedShared)) {
+		t.Errorf("template of a shared class: status %v, want %q", st, signRefusedShared)
+	}
+	if _, st := pl.SignPod(context.Background(), withTemplate("x-0", "missing-class", v1.ReadWriteOnce)); !cmp.Equal(st, fwk.NewStatus(fwk.Unschedulable, signRefusedUnresolved)) {
+		t.Errorf("template of a missing class: status %v, want %q", st, signRefusedUnresolved)
+	}
+}
