@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
@@ -165,6 +166,19 @@ func ClaimNames(pod *v1.Pod) []string {
 // gets nil and no error. Errors are *MissingObjectError or
 // *InvalidObjectError for objects that are missing or unusable.
 func (r *Resolver) PodClaims(pod *v1.Pod) ([]Claim, error) {
+	return r.podClaims(pod, false)
+}
+
+// PodClaimsOrTemplates is PodClaims, except that a generic ephemeral
+// volume whose claim does not exist yet is read from the pod's template,
+// which holds what the rules read of an unbound claim. For callers that see
+// a pod before the ephemeral volume controller has created its claims (the
+// scheduling queue signs a pod when it is added).
+func (r *Resolver) PodClaimsOrTemplates(pod *v1.Pod) ([]Claim, error) {
+	return r.podClaims(pod, true)
+}
+
+func (r *Resolver) podClaims(pod *v1.Pod, templates bool) ([]Claim, error) {
 	var claims []Claim
 	for i := range pod.Spec.Volumes {
 		vol := &pod.Spec.Volumes[i]
@@ -178,7 +192,19 @@ func (r *Resolver) PodClaims(pod *v1.Pod) ([]Claim, error) {
 			continue
 		}
 		pvc, err := r.PVCs.PersistentVolumeClaims(pod.Namespace).Get(name)
-		if err != nil {
+		switch {
+		case err == nil:
+			if vol.Ephemeral != nil {
+				if err := ephemeral.VolumeIsForPod(pod, pvc); err != nil {
+					return nil, &InvalidObjectError{Kind: "persistentvolumeclaim", Name: pod.Namespace + "/" + name, Err: err}
+				}
+			}
+		case templates && apierrors.IsNotFound(err) && vol.Ephemeral != nil && vol.Ephemeral.VolumeClaimTemplate != nil:
+			pvc = &v1.PersistentVolumeClaim{
+				ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: name},
+				Spec:       *vol.Ephemeral.VolumeClaimTemplate.Spec.DeepCopy(),
+			}
+		default:
 			if apierrors.IsNotFound(err) {
 				missing := &MissingObjectError{Kind: "persistentvolumeclaim", Name: pod.Namespace + "/" + name}
 				if vol.Ephemeral != nil {
@@ -187,11 +213,6 @@ func (r *Resolver) PodClaims(pod *v1.Pod) ([]Claim, error) {
 				return nil, missing
 			}
 			return nil, err
-		}
-		if vol.Ephemeral != nil {
-			if err := ephemeral.VolumeIsForPod(pod, pvc); err != nil {
-				return nil, &InvalidObjectError{Kind: "persistentvolumeclaim", Name: pod.Namespace + "/" + name, Err: err}
-			}
 		}
 		c, ours, err := r.Classify(pvc)
 		if err != nil {

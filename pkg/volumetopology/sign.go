@@ -4,12 +4,7 @@ import (
 	"context"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/component-helpers/storage/ephemeral"
 	fwk "k8s.io/kube-scheduler/framework"
-
-	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 )
 
 var _ fwk.SignPlugin = &VolumeTopology{}
@@ -57,7 +52,10 @@ func (pl *VolumeTopology) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFra
 	if !hasClaimVolume(pod) {
 		return nil, nil
 	}
-	claims, err := pl.claimsForSignature(pod)
+	// The queue signs a pod when it is added or updated, before the ephemeral
+	// volume controller creates its claims: those are read from the
+	// templates, or such pods would never be batched.
+	claims, err := pl.resolver.PodClaimsOrTemplates(pod)
 	if err != nil {
 		return nil, fwk.NewStatus(fwk.Unschedulable, signRefusedUnresolved)
 	}
@@ -71,44 +69,4 @@ func (pl *VolumeTopology) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFra
 		return nil, fwk.NewStatus(fwk.Unschedulable, signRefusedAttached)
 	}
 	return []fwk.SignFragment{{Key: fwk.VolumesSignerName, Value: fwk.VolumesSigner(pod)}}, nil
-}
-
-// claimsForSignature resolves the pod's claims that are ours, as PodClaims
-// does, except that a generic ephemeral volume whose claim does not exist
-// yet is read from its template. The queue signs a pod only when it is added
-// or updated, and the ephemeral volume controller creates the claim after
-// the pod: refusing then would keep such a pod out of batching for good.
-// The template holds what the rules read of an unbound claim (class, access
-// modes, size), and replicas with one template sign alike either way.
-func (pl *VolumeTopology) claimsForSignature(pod *v1.Pod) ([]disk.Claim, error) {
-	var claims []disk.Claim
-	for i := range pod.Spec.Volumes {
-		vol := &pod.Spec.Volumes[i]
-		var name string
-		switch {
-		case vol.PersistentVolumeClaim != nil:
-			name = vol.PersistentVolumeClaim.ClaimName
-		case vol.Ephemeral != nil:
-			name = ephemeral.VolumeClaimName(pod, vol)
-		default:
-			continue
-		}
-		pvc, err := pl.resolver.PVCs.PersistentVolumeClaims(pod.Namespace).Get(name)
-		if apierrors.IsNotFound(err) && vol.Ephemeral != nil && vol.Ephemeral.VolumeClaimTemplate != nil {
-			pvc = &v1.PersistentVolumeClaim{
-				ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: name},
-				Spec:       *vol.Ephemeral.VolumeClaimTemplate.Spec.DeepCopy(),
-			}
-		} else if err != nil {
-			return nil, err
-		}
-		c, ours, err := pl.resolver.Classify(pvc)
-		if err != nil {
-			return nil, err
-		}
-		if ours {
-			claims = append(claims, c)
-		}
-	}
-	return claims, nil
 }
