@@ -108,11 +108,7 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	if err != nil {
 		return err
 	}
-	schedCfg := filepath.Join(cluster.Dir, "scheduler-config.yaml")
-	if err := WriteSchedulerConfig(schedCfg, SchedulerConfig{Kubeconfig: cluster.KubeconfigPath}); err != nil {
-		return err
-	}
-	sched, err := StartScheduler(ctx, cluster.KubeconfigPath, schedCfg)
+	sched, err := cluster.startScheduler(ctx, SchedulerConfig{Kubeconfig: cluster.KubeconfigPath})
 	if err != nil {
 		return err
 	}
@@ -381,4 +377,15 @@ func PrintDisks(w io.Writer, disks []simcloud.Disk) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", d.ID, d.Category, where, d.MultiAttach, attached)
 	}
 	tw.Flush()
+}
+
+// startScheduler writes the scheduler configuration into the cluster's
+// directory and runs volume-topology-scheduler in this process with it, as
+// the demos do.
+func (c *Cluster) startScheduler(ctx context.Context, cfg SchedulerConfig) (*Scheduler, error) {
+	path := filepath.Join(c.Dir, "scheduler-config.yaml")
+	if err := WriteSchedulerConfig(path, cfg); err != nil {
+		return nil, err
+	}
+	return StartScheduler(ctx, c.KubeconfigPath, path)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -175,11 +174,7 @@ func RunRolloutDemo(ctx context.Context, o RolloutDemoOptions) error {
 	if err != nil {
 		return err
 	}
-	schedCfg := filepath.Join(cluster.Dir, "scheduler-config.yaml")
-	if err := WriteSchedulerConfig(schedCfg, SchedulerConfig{Kubeconfig: cluster.KubeconfigPath, DefaultProfile: true}); err != nil {
-		return err
-	}
-	sched, err := StartScheduler(ctx, cluster.KubeconfigPath, schedCfg)
+	sched, err := cluster.startScheduler(ctx, SchedulerConfig{Kubeconfig: cluster.KubeconfigPath, DefaultProfile: true})
 	if err != nil {
 		return err
 	}
