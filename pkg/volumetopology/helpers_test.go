@@ -167,6 +167,10 @@ func (c cluster) setup(t testing.TB, args *config.VolumeTopologyArgs) (*VolumeTo
 	for _, n := range c.nodes {
 		objs = append(objs, n)
 	}
+	// Bound pods are in the pod informer too, as in the scheduler.
+	for _, p := range c.pods {
+		objs = append(objs, p)
+	}
 	p := plugintesting.SetupPluginWithInformers(ctx, t, New, obj, snap, objs)
 	pl := p.(*VolumeTopology)
 	// The scheduler starts scheduling once its own handlers have synced; the
@@ -193,6 +197,10 @@ func (c cluster) setup(t testing.TB, args *config.VolumeTopologyArgs) (*VolumeTo
 	for _, p := range c.assumed {
 		if err := schedCache.AssumePod(logger, p); err != nil {
 			t.Fatal(err)
+		}
+		// The scheduler reserves every pod it assumes.
+		if st := pl.Reserve(ctx, framework.NewCycleState(), p, p.Spec.NodeName); !st.IsSuccess() {
+			t.Fatal(st)
 		}
 	}
 	if err := schedCache.UpdateSnapshot(logger, snap); err != nil {

@@ -42,8 +42,8 @@ type singleAttachDisk struct {
 //
 // The snapshot's claim reference counts (IsPVCUsedByPods) include assumed
 // pods and, in a pod-group cycle, members assumed earlier in it, and answer
-// in O(1); only a disk somebody uses costs a pass over the nodes' reference
-// counts, and only the nodes that hold it a look at their pods.
+// in O(1); only a disk somebody uses costs a lookup in the holder index, and
+// only the nodes that hold it a look at their pods.
 func (pl *VolumeTopology) disksInUse(pod *v1.Pod, claims []disk.Claim, nodes []fwk.NodeInfo) ([]diskInUse, error) {
 	var disks []singleAttachDisk
 	storage := pl.handle.SnapshotSharedLister().StorageInfos()
@@ -72,15 +72,8 @@ func (pl *VolumeTopology) disksInUse(pod *v1.Pod, claims []disk.Claim, nodes []f
 	for i := range disks {
 		inUse[i] = diskInUse{name: disks[i].name}
 	}
-	for _, ni := range nodes {
-		refs := ni.GetPVCRefCounts()
-		if len(refs) == 0 || ni.Node() == nil {
-			continue
-		}
-		for i := range disks {
-			if !slices.ContainsFunc(disks[i].claimKeys, func(k string) bool { return refs[k] > 0 }) {
-				continue
-			}
+	for i := range disks {
+		for _, ni := range pl.nodesUsing(disks[i].claimKeys, nodes) {
 			if user := activeUser(ni, disks[i].claimKeys, pod.UID); user != "" {
 				if inUse[i].nodes == nil {
 					inUse[i].nodes = map[string]string{}

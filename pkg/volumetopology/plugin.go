@@ -49,6 +49,13 @@ type VolumeTopology struct {
 	pvLister   corelisters.PersistentVolumeLister
 	nodeLister corelisters.NodeLister
 	vaIndexer  cache.Indexer // VolumeAttachments by PV name
+
+	// The holder index (holders.go): assigned pods by claim, and the pods
+	// this scheduler assumed and has not seen bound. scanHolders makes
+	// nodesUsing pass over every node instead, as tests' oracle.
+	podIndexer  cache.Indexer
+	assumed     *assumedPods
+	scanHolders bool
 }
 
 var (
@@ -56,6 +63,7 @@ var (
 	_ fwk.FilterPlugin      = &VolumeTopology{}
 	_ fwk.PreScorePlugin    = &VolumeTopology{}
 	_ fwk.ScorePlugin       = &VolumeTopology{}
+	_ fwk.ReservePlugin     = &VolumeTopology{}
 	_ fwk.EnqueueExtensions = &VolumeTopology{}
 )
 
@@ -67,7 +75,7 @@ const vaByPVIndex = "volume-topology.scheduling.io/persistentVolumeName"
 func (pl *VolumeTopology) Name() string { return Name }
 
 // New builds the plugin from its args (defaults applied when obj is nil).
-func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := argsFrom(obj)
 	if err != nil {
 		return nil, err
@@ -117,6 +125,16 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 		return nil, err
 	}
 	pl.vaIndexer = vaInformer.Informer().GetIndexer()
+	// The holder index: where each claim is in use, without a pass over
+	// every node.
+	podInformer := factory.Core().V1().Pods().Informer()
+	if err := addIndexer(podInformer, podByClaimIndex, assignedPodClaims); err != nil {
+		return nil, err
+	}
+	pl.podIndexer = podInformer.GetIndexer()
+	if pl.assumed, err = assumedPodsFor(ctx, podInformer); err != nil {
+		return nil, err
+	}
 	return pl, nil
 }
 

@@ -346,10 +346,11 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []di
 		s.disks = append(s.disks, d)
 	}
 
-	// One pass over the snapshot counts the nodes each disk is attached to,
-	// per zone. Node facts are read only for those few nodes.
+	// The nodes each disk is attached to, per zone: the nodes whose pods use
+	// it (from the holder index) and those a VolumeAttachment names. Node
+	// facts are read only for those few nodes.
 	holdersByZone := map[string]int64{}
-	for _, ni := range nodes {
+	for _, ni := range pl.attachedCandidates(s.disks, nodes) {
 		refs := ni.GetPVCRefCounts()
 		var node *v1.Node
 		held := false
@@ -446,6 +447,37 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []di
 		return nil, nil
 	}
 	return &fwk.PreFilterResult{NodeNames: candidates}, nil
+}
+
+// attachedCandidates returns the snapshot's nodes where a pod uses one of
+// the disks or a VolumeAttachment names one: the only nodes a disk can be
+// attached to. A VolumeAttachment's node missing from the snapshot is
+// counted separately.
+func (pl *VolumeTopology) attachedCandidates(disks []*sharedDisk, nodes []fwk.NodeInfo) []fwk.NodeInfo {
+	var claims []string
+	for _, d := range disks {
+		claims = append(claims, d.claimKeys...)
+	}
+	found := pl.nodesUsing(claims, nodes)
+	var seen sets.Set[string]
+	for _, d := range disks {
+		for name := range d.vaNodes {
+			if seen == nil {
+				seen = sets.New[string]()
+				for _, ni := range found {
+					seen.Insert(ni.Node().Name)
+				}
+			}
+			if seen.Has(name) {
+				continue
+			}
+			seen.Insert(name)
+			if ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(name); err == nil && ni.Node() != nil {
+				found = append(found, ni)
+			}
+		}
+	}
+	return found
 }
 
 // sharedDiskFor gathers every claim and VolumeAttachment that reaches a
