@@ -14,8 +14,9 @@ import (
 )
 
 // benchCluster: 5000 nodes over 3 zones, 30% NVMe-capable, with disk-type
-// labels; a shared disk d-1 in zone A held by 10 pods, and single-attach
-// claims elsewhere.
+// labels; a shared disk d-1 in zone A held by 10 pods, a single-attach disk
+// d-2 in use on one node, and 20000 other pods, each with a claim of its
+// own.
 func benchCluster(b *testing.B) (*VolumeTopology, []fwk.NodeInfo) {
 	const nodes = 5000
 	c := cluster{objs: []runtime.Object{
@@ -24,6 +25,9 @@ func benchCluster(b *testing.B) (*VolumeTopology, []fwk.NodeInfo) {
 		diskPV("pv-1", "d-1", "data", true, disk.LabelDriverZone, zoneA),
 		wffcClass("zoned", map[string]string{"type": "cloud_essd,cloud_ssd", "zoneId": "cn-a,cn-b"}),
 		makeClaim("zoned", "zoned", v1.ReadWriteOnce),
+		wffcClass("essd", map[string]string{"type": "cloud_essd"}),
+		boundTo(makeClaim("rwo", "essd", v1.ReadWriteOnce), "pv-2"),
+		diskPV("pv-2", "d-2", "rwo", false, disk.LabelDriverZone, zoneA),
 	}}
 	zones := []string{zoneA, zoneB, zoneC}
 	for i := 0; i < nodes; i++ {
@@ -37,8 +41,9 @@ func benchCluster(b *testing.B) (*VolumeTopology, []fwk.NodeInfo) {
 	for i := 0; i < 10; i++ {
 		c.pods = append(c.pods, makePod(fmt.Sprintf("h%d", i), fmt.Sprintf("node-%04d", i*30), "data"))
 	}
+	c.pods = append(c.pods, makePod("rwo-user", "node-0003", "rwo"))
 	for i := 0; i < 20000; i++ {
-		c.pods = append(c.pods, makePod(fmt.Sprintf("bg%d", i), fmt.Sprintf("node-%04d", i%nodes)))
+		c.pods = append(c.pods, makePod(fmt.Sprintf("bg%d", i), fmt.Sprintf("node-%04d", i%nodes), fmt.Sprintf("bg-claim-%d", i)))
 	}
 	pl, snap := c.setup(b, nil)
 	list, err := snap.NodeInfos().List()
@@ -59,16 +64,23 @@ func BenchmarkPreFilter(b *testing.B) {
 			return p
 		}(),
 		"single-attach-zoneId": makePod("p", "", "zoned"),
+		"single-attach-in-use": makePod("p", "", "rwo"),
 		"shared-disk":          makePod("p", "", "data"),
 	}
 	for name, pod := range cases {
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			cs := framework.NewCycleState()
-			for b.Loop() {
-				pl.PreFilter(ctx, cs, pod, nodes)
-			}
-		})
+		// index: where disks are used, from the holder index; scan: the
+		// pass over every node it replaced (its tests' oracle).
+		for _, how := range []string{"index", "scan"} {
+			b.Run(name+"/"+how, func(b *testing.B) {
+				pl.scanHolders = how == "scan"
+				defer func() { pl.scanHolders = false }()
+				b.ReportAllocs()
+				cs := framework.NewCycleState()
+				for b.Loop() {
+					pl.PreFilter(ctx, cs, pod, nodes)
+				}
+			})
+		}
 	}
 }
 
