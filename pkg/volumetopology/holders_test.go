@@ -124,7 +124,11 @@ func newHolderHarness(t *testing.T, seed int64) *holderHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(ctx, nil, fh)
+	// A limit of two nodes per zone, so that churn fills zones and empties
+	// them again.
+	args := DefaultArgs()
+	args.MaxNodesPerZone = 2
+	p, err := New(ctx, args, fh)
 	if err != nil {
 		t.Fatal(err)
 	}

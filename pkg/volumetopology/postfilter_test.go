@@ -122,9 +122,15 @@ func TestPostFilterLeavesOtherNodes(t *testing.T) {
 	if got := m.Get("a3"); got.Message() != fmt.Sprintf(ErrReasonNotNVMe, "d-1") {
 		t.Errorf("a3 = %v, want the NVMe reason", got)
 	}
-	// a2 is a candidate: if it is absent, another plugin left it out.
-	if got := m.Get("a2"); got != absent {
-		t.Errorf("a2 = %v, want the scheduler's status for absent nodes kept", got)
+	// a0 is a candidate (a holder, which preemption may free): if it is
+	// absent, another plugin left it out.
+	if got := m.Get("a0"); got != absent {
+		t.Errorf("a0 = %v, want the scheduler's status for absent nodes kept", got)
+	}
+	// a2 is not: the disk is attached to the limit of zone a's nodes, and
+	// not to a2.
+	if got, want := m.Get("a2").Message(), fmt.Sprintf(ErrReasonAttachLimit, "d-1", 2, zoneA, 2); got != want {
+		t.Errorf("a2 = %q, want %q", got, want)
 	}
 
 	plain := framework.NewDefaultNodeToStatus()

@@ -443,6 +443,7 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []di
 	}
 	candidates := pl.nodes.nvmeNodes(pins, !pinned)
 	pl.countNominated(s, pod, candidates)
+	candidates = pl.withoutFullZones(s, candidates)
 	if candidates.Len() == 0 || candidates.Len() >= len(nodes) {
 		return nil, nil
 	}
@@ -478,6 +479,49 @@ func (pl *VolumeTopology) attachedCandidates(disks []*sharedDisk, nodes []fwk.No
 		}
 	}
 	return found
+}
+
+// withoutFullZones drops from the candidates the nodes of a zone where a
+// shared disk of the pod is attached to the limit of nodes and the node is
+// not one of them (no pod there uses the disk, no VolumeAttachment names
+// it). Filter would reject each with the attach limit, which evicting pods
+// from the node cannot change, so it is a node neither Filter nor preemption
+// needs to see, and PostFilter still gives it its reason. Holders of the
+// disk stay: evicting one frees its node. Only a pod whose zone is full pays
+// the pass over the candidates.
+func (pl *VolumeTopology) withoutFullZones(s *stateData, candidates sets.Set[string]) sets.Set[string] {
+	limit := int(pl.args.MaxNodesPerZone)
+	full := false
+	for _, d := range s.disks {
+		if d.anyZone >= limit {
+			full = true
+		}
+		for z := range d.zoneCount {
+			full = full || d.attachedIn(z) >= limit
+		}
+	}
+	if !full {
+		return candidates
+	}
+	lister := pl.handle.SnapshotSharedLister().NodeInfos()
+	out := sets.New[string]()
+	for name := range candidates {
+		ni, err := lister.Get(name)
+		if err != nil || ni.Node() == nil {
+			continue
+		}
+		zone := pl.nodes.get(ni.Node()).Zone
+		refs := ni.GetPVCRefCounts()
+		if !slices.ContainsFunc(s.disks, func(d *sharedDisk) bool {
+			return d.attachedIn(zone) >= limit && d.countOn(refs) == 0 && !d.hasVA(name)
+		}) {
+			out.Insert(name)
+		}
+	}
+	if out.Len() == 0 {
+		return candidates
+	}
+	return out
 }
 
 // sharedDiskFor gathers every claim and VolumeAttachment that reaches a
