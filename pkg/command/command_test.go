@@ -108,6 +108,9 @@ func TestShippedConfigurationEnablesThePlugin(t *testing.T) {
 		"filter":    has(pl.Filter, 0),
 		"preScore":  has(pl.PreScore, 0),
 		"score":     has(pl.Score, 5),
+		// Reserve and Unreserve feed the holder index the pods this
+		// scheduler assumed.
+		"reserve": has(pl.Reserve, 0),
 	} {
 		if !ok {
 			t.Errorf("VolumeTopology is not enabled at %s (score with weight 5): %+v", name, pl)
