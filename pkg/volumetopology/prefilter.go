@@ -58,6 +58,7 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 	if s.attached, err = pl.attachedNodes(claims); err != nil {
 		return nil, fwk.AsStatus(err)
 	}
+	result = resultForCycle(cs, result)
 	if result != nil {
 		s.candidates = result.NodeNames
 	}

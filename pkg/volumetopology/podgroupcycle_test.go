@@ -1,0 +1,67 @@
+//go:build !kube1.35 && !kube1.36
+
+package volumetopology
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/klog/v2/ktesting"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+)
+
+// TestPodGroupMemberReasons: in a pod-group cycle (1.37) the scheduler runs no
+// PostFilter for a member no node fits, so nothing would explain the nodes a
+// PreFilterResult left out. A member gets no narrowing, and Filter gives
+// every node the exact reason; outside a group the same pod is narrowed to
+// the NVMe nodes of its disk's zone, as before.
+func TestPodGroupMemberReasons(t *testing.T) {
+	c := sharedDiskCluster(18)
+	c.nodes = append(c.nodes, zoneNode("a-plain", zoneA, plainType), zoneNode("b00", zoneB, nvmeType))
+	for i := 0; i < 16; i++ {
+		c.pods = append(c.pods, makePod(fmt.Sprintf("h%d", i), c.nodes[i].Name, "data"))
+	}
+	pl, snap := c.setup(t, nil)
+	_, ctx := ktesting.NewTestContext(t)
+	nodes, err := snap.NodeInfos().List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := makePod("member", "", "data")
+
+	single := framework.NewCycleState()
+	res, st := pl.PreFilter(ctx, single, pod, nodes)
+	if !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if res.AllNodes() || res.NodeNames.Len() != 18 {
+		t.Fatalf("outside a group, PreFilter must narrow to the 18 NVMe nodes of zone a, got %v", res)
+	}
+
+	group := framework.NewCycleState()
+	group.SetPodGroupSchedulingCycle(framework.NewCycleState())
+	res, st = pl.PreFilter(ctx, group, pod, nodes)
+	if !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if !res.AllNodes() {
+		t.Fatalf("in a pod-group cycle, PreFilter must not narrow, got %d nodes", res.NodeNames.Len())
+	}
+	want := map[string]*fwk.Status{
+		"a-plain": unresolvable(ErrReasonNotNVMe, "d-1"),
+		"b00":     unresolvable(ErrReasonDiskZone, zoneA, "d-1"),
+		"a16":     unresolvable(ErrReasonAttachLimit, "d-1", 16, zoneA, 16),
+		"a17":     unresolvable(ErrReasonAttachLimit, "d-1", 16, zoneA, 16),
+	}
+	for i := 0; i < 16; i++ {
+		want[c.nodes[i].Name] = unschedulable(ErrReasonHolder, "d-1")
+	}
+	for _, ni := range nodes {
+		name := ni.Node().Name
+		if diff := cmp.Diff(want[name], pl.Filter(ctx, group, pod, ni)); diff != "" {
+			t.Errorf("node %s (-want +got):\n%s", name, diff)
+		}
+	}
+}
