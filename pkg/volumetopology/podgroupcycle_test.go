@@ -16,7 +16,7 @@ import (
 // PostFilter for a member no node fits, so nothing would explain the nodes a
 // PreFilterResult left out. A member gets no narrowing, and Filter gives
 // every node the exact reason; outside a group the same pod is narrowed to
-// the NVMe nodes of its disk's zone, as before.
+// the nodes of its disk's full zone that the disk is attached to, as before.
 func TestPodGroupMemberReasons(t *testing.T) {
 	c := sharedDiskCluster(18)
 	c.nodes = append(c.nodes, zoneNode("a-plain", zoneA, plainType), zoneNode("b00", zoneB, nvmeType))
@@ -36,8 +36,8 @@ func TestPodGroupMemberReasons(t *testing.T) {
 	if !st.IsSuccess() {
 		t.Fatal(st)
 	}
-	if res.AllNodes() || res.NodeNames.Len() != 18 {
-		t.Fatalf("outside a group, PreFilter must narrow to the 18 NVMe nodes of zone a, got %v", res)
+	if res.AllNodes() || res.NodeNames.Len() != 16 {
+		t.Fatalf("outside a group, PreFilter must narrow to the 16 nodes of full zone a the disk is attached to, got %v", res)
 	}
 
 	group := framework.NewCycleState()
