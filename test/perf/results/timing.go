@@ -58,6 +58,11 @@ type Timing struct {
 	// extension point. kube-scheduler records it in a sample of the
 	// scheduling cycles only (10%), and Filter once per node filtered.
 	Plugins map[string]map[string]Histogram `json:"plugins"`
+	// Exact is every call of our plugins (VolumeTopology, DiskLocality) per
+	// extension point, timed by the benchmark's wrapper: calls and seconds,
+	// not sampled. For Filter (once per node, on parallel workers) it is
+	// the CPU time summed over the nodes filtered.
+	Exact map[string]map[string]Histogram `json:"exact,omitempty"`
 }
 
 // Add records one observation series into the timing, by metric name and
@@ -93,6 +98,39 @@ func (t *Timing) Add(metric string, labels map[string]string, h Histogram) {
 	}
 }
 
+// Minus returns the timing of what happened since base: every count and sum
+// less base's. The harness resets the metric vectors between workloads,
+// but not plain histograms such as the scheduling algorithm's, which keep
+// counting across the workloads of one process.
+func (t *Timing) Minus(base *Timing) *Timing {
+	out := &Timing{TestCase: t.TestCase, Workload: t.Workload, Exact: t.Exact}
+	out.Scheduled = t.Scheduled - min(base.Scheduled, t.Scheduled)
+	out.Algorithm = minus(t.Algorithm, base.Algorithm)
+	for ep, h := range t.ExtensionPoints {
+		if out.ExtensionPoints == nil {
+			out.ExtensionPoints = map[string]Histogram{}
+		}
+		out.ExtensionPoints[ep] = minus(h, base.ExtensionPoints[ep])
+	}
+	for p, eps := range t.Plugins {
+		if out.Plugins == nil {
+			out.Plugins = map[string]map[string]Histogram{}
+		}
+		out.Plugins[p] = map[string]Histogram{}
+		for ep, h := range eps {
+			out.Plugins[p][ep] = minus(h, base.Plugins[p][ep])
+		}
+	}
+	return out
+}
+
+func minus(h, base Histogram) Histogram {
+	if base.Count > h.Count {
+		return h // reset in between: h is all since
+	}
+	return Histogram{Count: h.Count - base.Count, Sum: h.Sum - base.Sum}
+}
+
 // TimingMetrics are the metric names Add reads.
 var TimingMetrics = []string{
 	"scheduler_scheduling_attempt_duration_seconds",
@@ -122,13 +160,21 @@ func (t *Timing) ExtensionPointMs(ep string) (float64, bool) {
 }
 
 // PluginMs is the time per scheduled pod one plugin spent in an extension
-// point, in ms. The plugin metric is sampled, so it is used only for the
-// split: the extension point's full time (ExtensionPointMs, every cycle)
+// point, in ms. For a plugin the benchmark timed (Exact), it is every
+// call's time over the pods scheduled. Otherwise the plugin metric, which
+// is sampled, is used only for the split: the extension point's full time (ExtensionPointMs, every cycle)
 // times the plugin's part of all plugins' sampled time there. For Filter the
 // sampled times are summed over nodes and the parallel workers; the split
 // then gives the plugin its part of the phase's wall time. ok is false when
 // the extension point or no plugin there was measured.
 func (t *Timing) PluginMs(plugin, ep string) (float64, bool) {
+	if exact, ok := t.Exact[plugin]; ok {
+		h, ok := exact[ep]
+		if !ok || t.Scheduled == 0 {
+			return 0, false
+		}
+		return h.Sum * 1000 / float64(t.Scheduled), true
+	}
 	epMs, ok := t.ExtensionPointMs(ep)
 	if !ok {
 		return 0, false
@@ -260,7 +306,14 @@ func WritePluginTable(w io.Writer, rows []*Row) error {
 		if t == nil {
 			continue
 		}
-		for _, plugin := range slices.Sorted(maps.Keys(t.Plugins)) {
+		names := slices.Collect(maps.Keys(t.Plugins))
+		for p := range t.Exact {
+			if !slices.Contains(names, p) {
+				names = append(names, p)
+			}
+		}
+		slices.Sort(names)
+		for _, plugin := range names {
 			cells := []string{r.Kind + suffix(r.Workload), r.Profile, fmt.Sprint(r.Nodes), plugin}
 			any := false
 			for _, ep := range ExtensionPoints {

@@ -118,3 +118,51 @@ func TestTimingTables(t *testing.T) {
 		t.Errorf("plugin table:\n%s\nwant its rows:\n%s", plugins.String(), wantPlugins)
 	}
 }
+
+// The benchmark's own timing of our plugins (every call) wins over the
+// sampled split.
+func TestTimingExact(t *testing.T) {
+	tm := fixtureTiming()
+	tm.Exact = map[string]map[string]Histogram{"VolumeTopology": {
+		"PreFilter": {Count: 120, Sum: 0.02},   // 0.2 ms a pod
+		"Filter":    {Count: 24000, Sum: 0.03}, // 0.3 ms a pod
+		"Score":     {Count: 20000, Sum: 0.01}, // 0.1 ms a pod
+	}}
+	if got, ok := tm.PluginMs("VolumeTopology", "Filter"); !ok || !near(got, 0.3) {
+		t.Errorf("exact Filter = %v, %v; want 0.3", got, ok)
+	}
+	if _, ok := tm.PluginMs("VolumeTopology", "PostFilter"); ok {
+		t.Errorf("exact PostFilter never called is ok")
+	}
+	// The sampled split still serves the plugins not timed.
+	if got, ok := tm.PluginMs("NodeResourcesFit", "Filter"); !ok || !near(got, 1.5) {
+		t.Errorf("NodeResourcesFit Filter = %v, %v; want 1.5", got, ok)
+	}
+	if ms, share, ok := tm.Share("VolumeTopology"); !ok || !near(ms, 0.6) || !near(share, 0.12) {
+		t.Errorf("share = %v ms, %v, %v; want 0.6 ms, 0.12 of the 5 ms cycle", ms, share, ok)
+	}
+}
+
+// The algorithm's histogram is never reset by the harness: the benchmark
+// subtracts what it held when the workload started.
+func TestTimingMinus(t *testing.T) {
+	base := &Timing{Scheduled: 0, Algorithm: Histogram{Count: 480, Sum: 9.5}}
+	base.Add("scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "Filter"}, Histogram{Count: 1000, Sum: 3})
+	tm := fixtureTiming()
+	tm.Add("scheduler_scheduling_algorithm_duration_seconds", nil, Histogram{Count: 480, Sum: 9.5})
+	got := tm.Minus(base)
+	if got.Algorithm.Count != 120 || !near(got.Algorithm.Sum, 0.5) || got.Scheduled != 100 || got.TestCase != tm.TestCase {
+		t.Errorf("Minus = %+v, want the fixture's 120 attempts, 0.5 s and 100 pods", got)
+	}
+	if cycle, ok := got.CycleMs(); !ok || !near(cycle, 5) {
+		t.Errorf("CycleMs = %v, %v; want 5", cycle, ok)
+	}
+	// A vector the harness reset since the base (fewer observations now
+	// than then) counts from zero.
+	if h := got.ExtensionPoints["Filter"]; h.Count != 120 || !near(h.Sum, 0.2) {
+		t.Errorf("Filter = %+v, want the 120 observations since the reset", h)
+	}
+	if h := got.Plugins["VolumeTopology"]["PreFilter"]; h.Count != 12 || !near(h.Sum, 0.006) {
+		t.Errorf("VolumeTopology PreFilter = %+v", h)
+	}
+}
