@@ -168,7 +168,7 @@ func pct(v float64, ok bool) string {
 	if !ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f%%", v*100)
+	return fmt.Sprintf("%.2f%%", v*100)
 }
 
 // WriteReport prints the runs, the medians with the share of the cycle and

@@ -88,11 +88,11 @@ func TestSummaryAndTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"| 2 | SharedDisks_VolumeTopology | 180.0 | 2048 | 5.000 | 5.0% | - | - |  |",
+		"| 2 | SharedDisks_VolumeTopology | 180.0 | 2048 | 5.000 | 5.00% | - | - |  |",
 		"| 3 | SharedDisks_SeedRecipe | - | 1024 | 5.000 | - | - | - | exit status 1 |",
-		"| SharedDisks_VolumeTopology | 3 | 200.0 | 200.0, 180.0, 220.0 | 5.000 | 5.0% | - | 2048 | 2048, 2048, 2048 |",
+		"| SharedDisks_VolumeTopology | 3 | 200.0 | 200.0, 180.0, 220.0 | 5.000 | 5.00% | - | 2048 | 2048, 2048, 2048 |",
 		"| SharedDisks_SeedRecipe | 2 | 33.0 | 30.0, 36.0, failed | 5.000 | - | - | 1024 | 1024, 1024, 1024 |",
-		"| NoClaims_VolumeTopology | 3 | 390.0 | 400.0, 390.0, 380.0 | 5.000 | 0.1% | - | 1024 | 1024, 1024, 1024 |",
+		"| NoClaims_VolumeTopology | 3 | 390.0 | 400.0, 390.0, 380.0 | 5.000 | 0.10% | - | 1024 | 1024, 1024, 1024 |",
 		"| shared disks: VolumeTopology / seed recipe | 6.06x | >= 5.50x | met |",
 		"| pods without our claims: VolumeTopology / default profile | 0.97x | >= 0.97x | met |",
 		"| shared disks through VolumeTopology / plain pods through the default profile | 0.80x | >= 0.80x | met |",
@@ -147,7 +147,7 @@ printf '{"testCase":"%s","workload":"700Nodes","scheduled":10,"algorithm":{"coun
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"| SharedDisks_VolumeTopology | 2 | 100.0 | 100.0, 100.0 | 10.000 | 2.0% | - |",
+		"| SharedDisks_VolumeTopology | 2 | 100.0 | 100.0, 100.0 | 10.000 | 2.00% | - |",
 		"| shared disks: VolumeTopology / seed recipe | 10.00x | >= 5.50x | met |",
 	} {
 		if !strings.Contains(string(report), line) {

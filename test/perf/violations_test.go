@@ -29,10 +29,16 @@ func dataItemsDir() string {
 // that broke a rule. It runs as a cleanup, after the workload's own cleanup
 // has stopped it and before the API server goes away.
 func checkViolations(tCtx tContext, testCase, workload string, base *results.Timing) {
-	v, err := countViolations(tCtx)
+	kind, profile := results.SplitTestCase(testCase)
+	v, state, err := countViolations(tCtx)
 	if err != nil {
 		tCtx.Errorf("violation check: %v", err)
 		return
+	}
+	// Only here were the disks attached before their pods came; elsewhere
+	// (WaitForFirstConsumer) the simulated cloud attaches after placement.
+	if kind == results.WorkloadAttachedDisksReturn {
+		countOnAttachedNode(state, v)
 	}
 	v.TestCase, v.Workload, v.Failed = testCase, workload, tCtx.Failed()
 	file, err := results.WriteViolations(dataItemsDir(), v)
@@ -47,7 +53,6 @@ func checkViolations(tCtx tContext, testCase, workload string, base *results.Tim
 	broken := v.Broken()
 	tCtx.Logf("Violations of %s/%s (%s): %d pods, %d scheduled (%d batched), %d pending, %d shared disks, at most %d nodes of a zone per disk, %d of %d pods of attached disks on an attached node; broken: %v",
 		testCase, workload, file, v.Pods, v.Scheduled, v.Batched, v.Pending, v.SharedDisks, v.MaxAttachedInZone, v.OnAttachedNode, v.AttachedPods, broken)
-	kind, profile := results.SplitTestCase(testCase)
 	if profile == results.ProfileVolumeTopology && len(broken) > 0 {
 		tCtx.Errorf("VolumeTopology broke disk rules in %s/%s: %v", testCase, workload, broken)
 	}
@@ -72,10 +77,10 @@ func checkViolations(tCtx tContext, testCase, workload string, base *results.Tim
 // broken, the pods placed and pending, and the WaitForFirstConsumer claims
 // provisioned outside the zone of the node the scheduler selected (the
 // driver's ConflictingZone, which the audit cannot see after the fact).
-func countViolations(tCtx tContext) (*results.Violations, error) {
+func countViolations(tCtx tContext) (*results.Violations, *audit.State, error) {
 	state, err := audit.Read(tCtx, tCtx.Client())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	report := audit.Check(state, volumetopology.DefaultArgs())
 	v := &results.Violations{Nodes: len(state.Nodes), SharedDisks: report.SharedDisks, MaxAttachedInZone: report.MostNodesInZone}
@@ -115,7 +120,6 @@ func countViolations(tCtx tContext) (*results.Violations, error) {
 			v.ReadWriteOnce++
 		}
 	}
-	countOnAttachedNode(state, v)
 	nodes := map[string]*v1.Node{}
 	for i := range state.Nodes {
 		nodes[state.Nodes[i].Name] = &state.Nodes[i]
@@ -134,7 +138,7 @@ func countViolations(tCtx tContext) (*results.Violations, error) {
 			v.ZoneConflicts++
 		}
 	}
-	return v, nil
+	return v, state, nil
 }
 
 // countOnAttachedNode counts the scheduled pods with a claim whose volume has

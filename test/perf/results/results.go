@@ -106,7 +106,8 @@ type Violations struct {
 
 	// AttachedPods counts the scheduled pods with a claim whose disk has a
 	// VolumeAttachment (not being deleted) to some node, OnAttachedNode
-	// those of them on such a node.
+	// those of them on such a node; counted in the AttachedDisksReturn
+	// workloads only, whose disks were attached before their pods came.
 	AttachedPods   int `json:"attachedPods"`
 	OnAttachedNode int `json:"onAttachedNode"`
 

@@ -257,7 +257,7 @@ func shareCell(ms, share float64, ok bool) string {
 	if !ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f ms, %.1f%%", ms, share*100)
+	return fmt.Sprintf("%.3f ms, %.2f%%", ms, share*100)
 }
 
 // WriteShareTable prints, per workload with a timing, the cycle and each

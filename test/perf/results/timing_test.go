@@ -105,7 +105,7 @@ func TestTimingTables(t *testing.T) {
 	if err := WritePluginTable(&plugins, rows); err != nil {
 		t.Fatal(err)
 	}
-	wantShare := "| SharedDisks | VolumeTopology | 5000 | 100 | 5.000 | 1.000 | 2.000 | - | - | 0.500 | - | 0.750 | 0.500 | - | - | 0.125 | 1.375 ms, 27.5% | 0.125 ms, 2.5% |\n"
+	wantShare := "| SharedDisks | VolumeTopology | 5000 | 100 | 5.000 | 1.000 | 2.000 | - | - | 0.500 | - | 0.750 | 0.500 | - | - | 0.125 | 1.375 ms, 27.50% | 0.125 ms, 2.50% |\n"
 	if !strings.HasSuffix(share.String(), wantShare) || strings.Count(share.String(), "\n") != 3 {
 		t.Errorf("share table:\n%s\nwant its one row:\n%s", share.String(), wantShare)
 	}
