@@ -25,6 +25,21 @@ import (
 // own, promoted through the embedded pointer, so the framework sees the same
 // interfaces.
 
+// The wrappers are the plugins to the framework.
+var (
+	_ fwk.PreFilterPlugin   = &timedVolumeTopology{}
+	_ fwk.FilterPlugin      = &timedVolumeTopology{}
+	_ fwk.PostFilterPlugin  = &timedVolumeTopology{}
+	_ fwk.PreScorePlugin    = &timedVolumeTopology{}
+	_ fwk.ScorePlugin       = &timedVolumeTopology{}
+	_ fwk.PreBindPlugin     = &timedVolumeTopology{}
+	_ fwk.SignPlugin        = &timedVolumeTopology{}
+	_ fwk.EnqueueExtensions = &timedVolumeTopology{}
+	_ fwk.PreScorePlugin    = &timedDiskLocality{}
+	_ fwk.ScorePlugin       = &timedDiskLocality{}
+	_ fwk.SignPlugin        = &timedDiskLocality{}
+)
+
 // pluginClock adds up calls and time per plugin and extension point.
 type pluginClock struct {
 	mu     sync.Mutex
