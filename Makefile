@@ -180,7 +180,7 @@ PERF_RATIOS_RUN = mkdir -p $(1) $(BIN) && \
 	$(BIN)/perf-ratios -bin $(BIN)/perf.test -dir test/perf -nodes $(2) -rounds $(3) -label $(4) -cases $(5) -out $(1)
 
 .PHONY: perf-ratios
-perf-ratios: etcd ## scheduler_perf ratios of issue 16: each case in its own process, ROUNDS (3) alternating rounds at NODES (5000); medians, targets, share of the cycle, peak RSS (about 70 min at 5000 nodes).
+perf-ratios: etcd ## scheduler_perf ratios of issue 16: each case in its own process, ROUNDS (3) alternating rounds at NODES (5000); medians, targets, share of the cycle, peak RSS (about an hour at 5000 nodes).
 	$(PERF_CHECK_MINOR)
 	rm -rf $(PERF_RATIOS_DIR)
 	$(call PERF_RATIOS_RUN,$(PERF_RATIOS_DIR),$(NODES),$(ROUNDS),$(PERF_LABEL),$(PERF_RATIOS_CASES))
