@@ -134,13 +134,14 @@ test-race: etcd ## Unit and integration tests with the race detector on the mino
 	@echo "== integration tests with -race, Kubernetes $(K8S_VERSION)"
 	$(GO) test -race -count=1 -timeout 30m ./test/integration/...
 
-# scheduler_perf (test/perf): results and the summary go to PERF_DIR. Its
-# templates use the function names scheduler_perf has since 1.36 (Mod,
-# DivideInt; 1.35 calls them mod and div).
+# scheduler_perf (test/perf): results and the summary go to PERF_DIR; the
+# package's unit tests (the plugin clock) run first. Its templates use the
+# function names scheduler_perf has since 1.36 (Mod, DivideInt; 1.35 calls
+# them mod and div).
 PERF_DIR ?= $(CURDIR)/_output/perf
 PERF_CHECK_MINOR = @if [ "$(KUBE)" = 1.35 ]; then echo "scheduler_perf runs on Kubernetes 1.36 and newer (its template functions were renamed in 1.36): use KUBE=1.36 or KUBE=1.37" >&2; exit 1; fi
 PERF_RUN  = mkdir -p $(PERF_DIR) && status=0; \
-	$(GO) test -count=1 -run='^$$' -bench=BenchmarkPerfScheduling -benchtime=1ns -timeout=0 ./test/perf/ \
+	$(GO) test -count=1 -run='^Test' -bench=BenchmarkPerfScheduling -benchtime=1ns -timeout=0 ./test/perf/ \
 		-data-items-dir=$(PERF_DIR) -perf-scheduling-label-filter=$(1) >$(PERF_DIR)/perf.log 2>&1 || status=$$?; \
 	grep -E '^(Benchmark|--- |ok |FAIL|PASS|panic)|violations_test.go' $(PERF_DIR)/perf.log | grep -v '^[IEW][0-9]' | cut -c1-400; \
 	$(GO) run ./cmd/perf-summary -dir $(PERF_DIR) | tee $(PERF_DIR)/summary.md; \
@@ -158,6 +159,38 @@ perf-short: etcd ## scheduler_perf, a CI-sized correctness pass (label short, 50
 	$(PERF_CHECK_MINOR)
 	rm -rf $(PERF_DIR)
 	$(call PERF_RUN,short)
+
+# perf-ratios: one compiled perf binary, each test case in its own process,
+# ROUNDS rounds alternating the order, at NODES nodes (label PERF_LABEL);
+# medians against issue 16's targets, the share of the cycle and peak RSS of
+# each process go to PERF_RATIOS_DIR/report.md. perf-scale is the same at
+# 15,000 nodes (label scale), one round, without AttachedDisksReturn (it has
+# no 15,000-node size).
+NODES  ?= 5000
+ROUNDS ?= 3
+PERF_LABEL ?= performance
+PERF_RATIOS_DIR ?= $(CURDIR)/_output/perf-ratios
+PERF_RATIOS_CASES ?= SharedDisks_VolumeTopology,SharedDisks_SeedRecipe,NoVolumes_Default,NoClaims_VolumeTopology,NoClaims_Default,AttachedDisksReturn_VolumeTopology,AttachedDisksReturn_Default
+PERF_SCALE_CASES = SharedDisks_VolumeTopology,SharedDisks_SeedRecipe,NoVolumes_Default,NoClaims_VolumeTopology,NoClaims_Default
+# cmdline_or: the variable's value if given on the command line, else the default.
+cmdline_or = $(if $(filter command line,$(origin $(1))),$($(1)),$(2))
+PERF_RATIOS_RUN = mkdir -p $(1) $(BIN) && \
+	$(GO) test -c -o $(BIN)/perf.test ./test/perf/ && \
+	$(GO) build -o $(BIN)/perf-ratios ./cmd/perf-ratios && \
+	$(BIN)/perf-ratios -bin $(BIN)/perf.test -dir test/perf -nodes $(2) -rounds $(3) -label $(4) -cases $(5) -out $(1)
+
+.PHONY: perf-ratios
+perf-ratios: etcd ## scheduler_perf ratios of issue 16: each case in its own process, ROUNDS (3) alternating rounds at NODES (5000); medians, targets, share of the cycle, peak RSS (about an hour at 5000 nodes).
+	$(PERF_CHECK_MINOR)
+	rm -rf $(PERF_RATIOS_DIR)
+	$(call PERF_RATIOS_RUN,$(PERF_RATIOS_DIR),$(NODES),$(ROUNDS),$(PERF_LABEL),$(PERF_RATIOS_CASES))
+
+.PHONY: perf-scale
+perf-scale: PERF_SCALE_DIR = $(CURDIR)/_output/perf-scale
+perf-scale: etcd ## scheduler_perf at 15,000 nodes (label scale, not in CI): the ratios, share and peak RSS; one round (NODES, ROUNDS, PERF_LABEL override).
+	$(PERF_CHECK_MINOR)
+	rm -rf $(PERF_SCALE_DIR)
+	$(call PERF_RATIOS_RUN,$(PERF_SCALE_DIR),$(call cmdline_or,NODES,15000),$(call cmdline_or,ROUNDS,1),$(call cmdline_or,PERF_LABEL,scale),$(PERF_SCALE_CASES))
 
 # The soak (test/soak): SEED and DURATION select the run; SOAK_ARGS adds flags.
 SEED     ?= 1

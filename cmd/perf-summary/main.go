@@ -1,7 +1,10 @@
 // Command perf-summary prints the results of the scheduler_perf benchmark in
 // test/perf as one Markdown table: per workload and profile the scheduling
 // throughput, VolumeTopology's PreFilter and Filter p99 and the disk rules
-// the placement broke, then the throughput targets.
+// the placement broke, then the throughput targets, the time per
+// scheduled pod of each extension point with VolumeTopology's and
+// DiskLocality's share of the scheduling cycle, and every plugin's time per
+// extension point.
 //
 //	perf-summary -dir /tmp/perf-results
 package main
@@ -36,5 +39,17 @@ func run(dir string) error {
 	}
 	fmt.Println()
 	fmt.Println("Targets:")
-	return results.WriteTargets(os.Stdout, results.Targets(rows))
+	if err := results.WriteTargets(os.Stdout, results.Targets(rows)); err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println("Time per scheduled pod (ms) and share of the scheduling cycle:")
+	fmt.Println()
+	if err := results.WriteShareTable(os.Stdout, rows); err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println("Plugins, time per scheduled pod (ms):")
+	fmt.Println()
+	return results.WritePluginTable(os.Stdout, rows)
 }

@@ -52,8 +52,9 @@ func etcdOnPath() error {
 }
 
 // BenchmarkPerfScheduling runs performance-config.yaml with VolumeTopology
-// registered; test cases enable it through their schedulerConfigPath.
+// and DiskLocality registered (timed, see timed_test.go); test cases enable
+// them through their schedulerConfigPath.
 func BenchmarkPerfScheduling(b *testing.B) {
-	registry := frameworkruntime.Registry{volumetopology.Name: volumetopology.New, volumetopology.LocalityName: volumetopology.NewDiskLocality}
-	perf.RunBenchmarkPerfScheduling(b, "performance-config.yaml", "volumetopology", registry, perf.WithPrepareFn(prepareWorkload))
+	registry := frameworkruntime.Registry{volumetopology.Name: newTimedVolumeTopology, volumetopology.LocalityName: newTimedDiskLocality}
+	perf.RunBenchmarkPerfScheduling(b, "performance-config.yaml", "volumetopology", registry, perfOptions()...)
 }

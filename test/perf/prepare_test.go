@@ -27,6 +27,11 @@ func prepareWorkload(tCtx tContext) error {
 	if !ok {
 		return fmt.Errorf("unexpected benchmark name %q", tCtx.Name())
 	}
+	clock.reset()
+	base, err := gatherTiming(testCase, workload)
+	if err != nil {
+		return err
+	}
 	if err := registerCSINodes(tCtx); err != nil {
 		return err
 	}
@@ -38,7 +43,7 @@ func prepareWorkload(tCtx tContext) error {
 	// Cleanups run last-registered first: this one runs after the
 	// workload's own cleanup (which stops its ops) and before the API
 	// server and the simulated cloud stop.
-	tCtx.CleanupCtx(func(tCtx tContext) { checkViolations(tCtx, testCase, workload) })
+	tCtx.CleanupCtx(func(tCtx tContext) { checkViolations(tCtx, testCase, workload, base) })
 	return nil
 }
 

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"flag"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -27,23 +28,41 @@ func dataItemsDir() string {
 // counts next to the harness's results and fails a VolumeTopology workload
 // that broke a rule. It runs as a cleanup, after the workload's own cleanup
 // has stopped it and before the API server goes away.
-func checkViolations(tCtx tContext, testCase, workload string) {
-	v, err := countViolations(tCtx)
+func checkViolations(tCtx tContext, testCase, workload string, base *results.Timing) {
+	kind, profile := results.SplitTestCase(testCase)
+	v, state, err := countViolations(tCtx)
 	if err != nil {
 		tCtx.Errorf("violation check: %v", err)
 		return
+	}
+	// Only here were the disks attached before their pods came; elsewhere
+	// (WaitForFirstConsumer) the simulated cloud attaches after placement.
+	if kind == results.WorkloadAttachedDisksReturn {
+		countOnAttachedNode(state, v)
 	}
 	v.TestCase, v.Workload, v.Failed = testCase, workload, tCtx.Failed()
 	file, err := results.WriteViolations(dataItemsDir(), v)
 	if err != nil {
 		tCtx.Errorf("violation check: %v", err)
 	}
+	if t, err := gatherTiming(testCase, workload); err != nil {
+		tCtx.Errorf("timing: %v", err)
+	} else if _, err := results.WriteTiming(dataItemsDir(), t.Minus(base)); err != nil {
+		tCtx.Errorf("timing: %v", err)
+	}
 	broken := v.Broken()
-	tCtx.Logf("Violations of %s/%s (%s): %d pods, %d scheduled (%d batched), %d pending, %d shared disks, at most %d nodes of a zone per disk; broken: %v",
-		testCase, workload, file, v.Pods, v.Scheduled, v.Batched, v.Pending, v.SharedDisks, v.MaxAttachedInZone, broken)
-	kind, profile := results.SplitTestCase(testCase)
+	tCtx.Logf("Violations of %s/%s (%s): %d pods, %d scheduled (%d batched), %d pending, %d shared disks, at most %d nodes of a zone per disk, %d of %d pods of attached disks on an attached node; broken: %v",
+		testCase, workload, file, v.Pods, v.Scheduled, v.Batched, v.Pending, v.SharedDisks, v.MaxAttachedInZone, v.OnAttachedNode, v.AttachedPods, broken)
 	if profile == results.ProfileVolumeTopology && len(broken) > 0 {
 		tCtx.Errorf("VolumeTopology broke disk rules in %s/%s: %v", testCase, workload, broken)
+	}
+	// Pods of attached disks come back to the node their disk is attached
+	// to: DiskLocality's score outweighs spreading in the shipped profile.
+	if kind == results.WorkloadAttachedDisksReturn && profile == results.ProfileVolumeTopology && v.OnAttachedNode != v.AttachedPods {
+		tCtx.Errorf("%d of %d pods of attached disks in %s/%s went to a node their disk is not attached to", v.AttachedPods-v.OnAttachedNode, v.AttachedPods, testCase, workload)
+	}
+	if kind == results.WorkloadAttachedDisksReturn && v.AttachedPods == 0 {
+		tCtx.Errorf("no scheduled pod of %s/%s has an attached disk: the VolumeAttachments are missing", testCase, workload)
 	}
 	// Pods without our claims must keep opportunistic batching: in the
 	// VolumeTopology profile that proves the plugin signs them; in the
@@ -58,10 +77,10 @@ func checkViolations(tCtx tContext, testCase, workload string) {
 // broken, the pods placed and pending, and the WaitForFirstConsumer claims
 // provisioned outside the zone of the node the scheduler selected (the
 // driver's ConflictingZone, which the audit cannot see after the fact).
-func countViolations(tCtx tContext) (*results.Violations, error) {
+func countViolations(tCtx tContext) (*results.Violations, *audit.State, error) {
 	state, err := audit.Read(tCtx, tCtx.Client())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	report := audit.Check(state, volumetopology.DefaultArgs())
 	v := &results.Violations{Nodes: len(state.Nodes), SharedDisks: report.SharedDisks, MaxAttachedInZone: report.MostNodesInZone}
@@ -97,6 +116,8 @@ func countViolations(tCtx tContext) (*results.Violations, error) {
 			v.NotNVMe++
 		case audit.RuleZone:
 			v.OutsideDiskZone++
+		case audit.RuleReadWriteOnce:
+			v.ReadWriteOnce++
 		}
 	}
 	nodes := map[string]*v1.Node{}
@@ -117,5 +138,81 @@ func countViolations(tCtx tContext) (*results.Violations, error) {
 			v.ZoneConflicts++
 		}
 	}
-	return v, nil
+	return v, state, nil
+}
+
+// countOnAttachedNode counts the scheduled pods with a claim whose volume has
+// a VolumeAttachment (not being deleted, attached or attaching) to some node,
+// and those of them on such a node.
+func countOnAttachedNode(state *audit.State, v *results.Violations) {
+	attached := map[string][]string{} // PV name -> nodes
+	for i := range state.VolumeAttachments {
+		va := &state.VolumeAttachments[i]
+		if va.DeletionTimestamp != nil || va.Spec.Source.PersistentVolumeName == nil {
+			continue
+		}
+		pv := *va.Spec.Source.PersistentVolumeName
+		attached[pv] = append(attached[pv], va.Spec.NodeName)
+	}
+	if len(attached) == 0 {
+		return
+	}
+	claims := map[string]string{} // namespace/name -> PV name
+	for i := range state.Claims {
+		c := &state.Claims[i]
+		claims[c.Namespace+"/"+c.Name] = c.Spec.VolumeName
+	}
+	for i := range state.Pods {
+		pod := &state.Pods[i]
+		if pod.Spec.NodeName == "" || pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+			continue
+		}
+		has, on := false, false
+		for _, vol := range pod.Spec.Volumes {
+			if vol.PersistentVolumeClaim == nil {
+				continue
+			}
+			nodes := attached[claims[pod.Namespace+"/"+vol.PersistentVolumeClaim.ClaimName]]
+			if len(nodes) > 0 {
+				has = true
+				on = on || slices.Contains(nodes, pod.Spec.NodeName)
+			}
+		}
+		if has {
+			v.AttachedPods++
+			if on {
+				v.OnAttachedNode++
+			}
+		}
+	}
+}
+
+// gatherTiming reads the scheduler's histograms as sums and counts, and the
+// benchmark's own timing of our plugins. The harness resets the metric
+// vectors only between workloads (its reset when it starts collecting
+// clears a gathered copy), and plain histograms never: the caller subtracts
+// what they held when the workload started.
+func gatherTiming(testCase, workload string) (*results.Timing, error) {
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		return nil, err
+	}
+	t := &results.Timing{TestCase: testCase, Workload: workload, Exact: clock.snapshot()}
+	for _, f := range families {
+		if !slices.Contains(results.TimingMetrics, f.GetName()) {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			h := m.GetHistogram()
+			if h == nil {
+				continue
+			}
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			t.Add(f.GetName(), labels, results.Histogram{Count: h.GetSampleCount(), Sum: h.GetSampleSum()})
+		}
+	}
+	return t, nil
 }

@@ -8,9 +8,7 @@
 package results
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -32,6 +30,9 @@ const (
 	WorkloadNoVolumes         = "NoVolumes"
 	WorkloadOtherDriverClaims = "OtherDriverClaims"
 	WorkloadWFFC              = "WaitForFirstConsumer"
+	// WorkloadAttachedDisksReturn: pods come back to single-attach disks
+	// still attached to a node (a StatefulSet restart).
+	WorkloadAttachedDisksReturn = "AttachedDisksReturn"
 )
 
 // SplitTestCase splits a test case name "<Workload>_<Profile>".
@@ -99,6 +100,17 @@ type Violations struct {
 	// driver's ConflictingZone).
 	ZoneConflicts int `json:"zoneConflicts"`
 
+	// ReadWriteOnce counts single-attach disks used by pods on more than
+	// one node at once (the audit's read-write-once rule).
+	ReadWriteOnce int `json:"readWriteOnce"`
+
+	// AttachedPods counts the scheduled pods with a claim whose disk has a
+	// VolumeAttachment (not being deleted) to some node, OnAttachedNode
+	// those of them on such a node; counted in the AttachedDisksReturn
+	// workloads only, whose disks were attached before their pods came.
+	AttachedPods   int `json:"attachedPods"`
+	OnAttachedNode int `json:"onAttachedNode"`
+
 	// Batched counts the pods opportunistic batching placed on its hint
 	// (scheduler_batch_attempts_total{result="hint_used"}), BatchNoHint the
 	// attempts it had no hint for.
@@ -123,6 +135,7 @@ func (v *Violations) Broken() []string {
 	add(v.NotNVMe, "pods with a shared disk on a node without NVMe multi-attach")
 	add(v.OutsideDiskZone, "pods outside their disk's zone")
 	add(v.ZoneConflicts, "claims provisioned outside the selected node's zone")
+	add(v.ReadWriteOnce, "single-attach disks used on two nodes at once")
 	return out
 }
 
@@ -140,15 +153,6 @@ func ViolationsFile(dir, testCase, workload string) string {
 
 // WriteViolations writes the counts of one workload into dir.
 func WriteViolations(dir string, v *Violations) (string, error) {
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return "", err
-		}
-	}
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return "", err
-	}
 	file := ViolationsFile(dir, v.TestCase, v.Workload)
-	return file, os.WriteFile(file, append(data, '\n'), 0o644)
+	return file, writeJSON(dir, file, v)
 }

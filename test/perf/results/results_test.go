@@ -81,3 +81,24 @@ func TestLoadAndTable(t *testing.T) {
 		t.Errorf("shared disks over plain pods at 5000 nodes = %+v, want 0.75x (300 over 400) and missed", got)
 	}
 }
+
+func TestAttachedAndReadWriteOnce(t *testing.T) {
+	v := &Violations{ReadWriteOnce: 2, AttachedPods: 300, OnAttachedNode: 297}
+	if got := v.OnAttachedCell(); got != "297/300" {
+		t.Errorf("OnAttachedCell = %q, want 297/300", got)
+	}
+	if got := (&Violations{}).OnAttachedCell(); got != "-" {
+		t.Errorf("OnAttachedCell without attached disks = %q, want -", got)
+	}
+	if got := v.Broken(); len(got) != 1 || got[0] != "2 single-attach disks used on two nodes at once" {
+		t.Errorf("Broken = %q", got)
+	}
+	var out strings.Builder
+	rows := []*Row{{Kind: WorkloadAttachedDisksReturn, Profile: ProfileDefault, Workload: "500Nodes", Nodes: 500, Violations: v}}
+	if err := WriteTable(&out, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| AttachedDisksReturn | Default | 500 | 0 | - | - | - | - | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 2 | 297/300 |"; !strings.Contains(out.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, out.String())
+	}
+}

@@ -40,6 +40,9 @@ type Row struct {
 	PreFilter, Filter *Stat
 	// Violations are the counts of the violation check; nil when missing.
 	Violations *Violations
+	// Timing is the scheduler's own time per extension point and plugin;
+	// nil when missing. With several runs, the last one's.
+	Timing *Timing
 	// Runs is how many runs measured the throughput. With more than one,
 	// every Stat field is the median over the runs, and Averages lists
 	// each run's average in the order of the result files.
@@ -124,6 +127,14 @@ func Load(dir string) ([]*Row, error) {
 		}
 	}
 
+	timings, err := loadTimings(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range timings {
+		row(t.TestCase, t.Workload).Timing = t
+	}
+
 	out := make([]*Row, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, r)
@@ -142,7 +153,7 @@ func Load(dir string) ([]*Row, error) {
 }
 
 var (
-	kinds    = []string{WorkloadSharedDisks, WorkloadNoVolumes, WorkloadOverSubscribed, WorkloadNoClaims, WorkloadOtherDriverClaims, WorkloadWFFC}
+	kinds    = []string{WorkloadSharedDisks, WorkloadNoVolumes, WorkloadOverSubscribed, WorkloadNoClaims, WorkloadOtherDriverClaims, WorkloadWFFC, WorkloadAttachedDisksReturn}
 	profiles = []string{ProfileVolumeTopology, ProfileSeedRecipe, ProfileDefault}
 )
 
@@ -191,7 +202,7 @@ func readJSON(file string, v any) error {
 // workload, throughput and plugin times are medians over the runs.
 func WriteTable(w io.Writer, rows []*Row) error {
 	header := []string{"workload", "profile", "nodes", "runs", "pods/s avg", "pods/s p50", "VT PreFilter p99 ms", "VT Filter p99 ms",
-		"pods", "scheduled", "batched", "pending", "disks >16/zone", "double holders", "not NVMe", "outside zone", "zone conflicts"}
+		"pods", "scheduled", "batched", "pending", "disks >16/zone", "double holders", "not NVMe", "outside zone", "zone conflicts", "RWO on two nodes", "on attached node"}
 	var b strings.Builder
 	line := func(cells []string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
 	line(header)
@@ -218,14 +229,15 @@ func WriteTable(w io.Writer, rows []*Row) error {
 			}
 		}
 		if v := r.Violations; v != nil {
-			for _, n := range []int{v.Pods, v.Scheduled, v.Batched, v.Pending, v.DisksOverLimit, v.DoubleHolders, v.NotNVMe, v.OutsideDiskZone, v.ZoneConflicts} {
+			for _, n := range []int{v.Pods, v.Scheduled, v.Batched, v.Pending, v.DisksOverLimit, v.DoubleHolders, v.NotNVMe, v.OutsideDiskZone, v.ZoneConflicts, v.ReadWriteOnce} {
 				cells = append(cells, fmt.Sprint(n))
 			}
+			cells = append(cells, v.OnAttachedCell())
 			if v.Failed {
 				cells[0] += " (failed)"
 			}
 		} else {
-			for range 9 {
+			for range 11 {
 				cells = append(cells, "-")
 			}
 		}
@@ -233,6 +245,15 @@ func WriteTable(w io.Writer, rows []*Row) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// OnAttachedCell shows how many pods of attached disks landed on a node
+// their disk is attached to ("300/300"), "-" when no pod had one.
+func (v *Violations) OnAttachedCell() string {
+	if v.AttachedPods == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", v.OnAttachedNode, v.AttachedPods)
 }
 
 // suffix shows what a workload name adds to its node count ("_short").
@@ -274,7 +295,7 @@ func Targets(rows []*Row) []Target {
 		return t
 	}
 	return []Target{
-		ratio("shared disks, 5000 nodes: VolumeTopology / seed recipe", 5,
+		ratio("shared disks, 5000 nodes: VolumeTopology / seed recipe", 5.5,
 			find(WorkloadSharedDisks, ProfileVolumeTopology, 5000), find(WorkloadSharedDisks, ProfileSeedRecipe, 5000)),
 		ratio("pods without our claims, 500 nodes: VolumeTopology / default", 0.97,
 			find(WorkloadNoClaims, ProfileVolumeTopology, 500), find(WorkloadNoClaims, ProfileDefault, 500)),
