@@ -4,9 +4,11 @@ package volumetopology
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -63,5 +65,61 @@ func TestPodGroupMemberReasons(t *testing.T) {
 		if diff := cmp.Diff(want[name], pl.Filter(ctx, group, pod, ni)); diff != "" {
 			t.Errorf("node %s (-want +got):\n%s", name, diff)
 		}
+	}
+}
+
+// TestPodGroupMemberEvents: the scheduler runs no PostFilter for a member of
+// a pod group (1.37), so PreFilter records its Warning events when our rules
+// alone leave it no node; a member some node can take gets none, and
+// outside a group PreFilter records none (PostFilter does).
+func TestPodGroupMemberEvents(t *testing.T) {
+	setup := func(holders int) (*VolumeTopology, []fwk.NodeInfo, *fakeRecorder) {
+		c := sharedDiskCluster(18)
+		for i := 0; i < holders; i++ {
+			c.pods = append(c.pods, makePod(fmt.Sprintf("h%d", i), c.nodes[i].Name, "data"))
+		}
+		pl, snap := c.setup(t, nil)
+		rec := &fakeRecorder{}
+		pl.events = rec
+		nodes, err := snap.NodeInfos().List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl, nodes, rec
+	}
+	_, ctx := ktesting.NewTestContext(t)
+	groupCycle := func() fwk.CycleState {
+		cs := framework.NewCycleState()
+		cs.SetPodGroupSchedulingCycle(framework.NewCycleState())
+		return cs
+	}
+
+	pl, nodes, rec := setup(16)
+	if _, st := pl.PreFilter(ctx, framework.NewCycleState(), makePod("single", "", "data"), nodes); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if len(rec.events) != 0 {
+		t.Errorf("outside a group PreFilter recorded %v, want none", rec.events)
+	}
+	if _, st := pl.PreFilter(ctx, groupCycle(), makePod("member", "", "data"), nodes); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	want := []recordedEvent{
+		{"member", v1.EventTypeWarning, EventAttachLimit, "Shared disk d-1 is attached to 16 nodes in zone cn-a, the limit (16): no other node of the zone can take the pod until the disk detaches from one"},
+		{"member", v1.EventTypeWarning, EventHolderOnly, "16 node(s) in zone cn-a would take the pod but already run a pod using shared disk d-1 (one NVMe reservation holder per node)"},
+	}
+	got := slices.Clone(rec.events)
+	slices.SortFunc(got, func(a, b recordedEvent) int { return cmpString(a.reason, b.reason) })
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(recordedEvent{})); diff != "" {
+		t.Errorf("group member's events (-want +got):\n%s", diff)
+	}
+
+	// With a slot left in the zone, a node passes our rules: no event.
+	pl, nodes, rec = setup(15)
+	if _, st := pl.PreFilter(ctx, groupCycle(), makePod("member", "", "data"), nodes); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if len(rec.events) != 0 {
+		t.Errorf("a member a node can take got %v, want no event", rec.events)
 	}
 }

@@ -61,17 +61,22 @@ func (pl *VolumeTopology) explainLeftOut(logger klog.Logger, s *stateData, m fwk
 		if node == nil || s.candidates.Has(node.Name) || statuses.Get(node.Name) != absent {
 			continue
 		}
-		var failed Verdict
-		pl.evaluate(s, ni, func(v Verdict) bool {
-			failed = v
-			return v.Reason == ""
-		})
-		if st := failed.Status(); st != nil {
+		if st := pl.firstFailure(s, ni); st != nil {
 			statuses.Set(node.Name, st.WithPlugin(Name))
 			explained++
 		}
 	}
 	logger.V(5).Info("Explained the nodes PreFilter left out", "nodes", explained)
+}
+
+// firstFailure returns the status Filter gives the node, nil when it passes.
+func (pl *VolumeTopology) firstFailure(s *stateData, ni fwk.NodeInfo) *fwk.Status {
+	var failed Verdict
+	pl.evaluate(s, ni, func(v Verdict) bool {
+		failed = v
+		return v.Reason == ""
+	})
+	return failed.Status()
 }
 
 // Warning events, each at most once per warnInterval per pod, disk and zone.

@@ -58,6 +58,9 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 	if s.attached, err = pl.attachedNodes(claims); err != nil {
 		return nil, fwk.AsStatus(err)
 	}
+	if result != nil && skipsPostFilter(cs) {
+		pl.warnGroupMember(pod, s, result.NodeNames, nodes)
+	}
 	result = resultForCycle(cs, result)
 	if result != nil {
 		s.candidates = result.NodeNames

@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -40,6 +41,8 @@ func TestPodGroupMemberReasons(t *testing.T) {
 		zone    string
 		members int32
 		groups  func(handle string) []string
+		// events are the Warning events, by reason, the failing member gets.
+		events func(handle string) map[string]string
 	}{{
 		name: "a group of 17 on one disk cannot fit in its zone", zone: zoneA, members: 17,
 		groups: func(d string) []string {
@@ -50,6 +53,12 @@ func TestPodGroupMemberReasons(t *testing.T) {
 				fmt.Sprintf("%d %s", total-24, volumebinding.ErrReasonNodeConflict),
 			}
 		},
+		events: func(d string) map[string]string {
+			return map[string]string{
+				volumetopology.EventAttachLimit: fmt.Sprintf("Shared disk %s is attached to %d nodes in zone %s, the limit (%d): no other node of the zone can take the pod until the disk detaches from one", d, maxNodesPerZone, zoneA, maxNodesPerZone),
+				volumetopology.EventHolderOnly:  fmt.Sprintf("%d node(s) in zone %s would take the pod but already run a pod using shared disk %s (one NVMe reservation holder per node)", maxNodesPerZone, zoneA, d),
+			}
+		},
 	}, {
 		name: "a group of 11 on a disk of a zone with 10 NVMe nodes", zone: zoneB, members: 11,
 		groups: func(d string) []string {
@@ -57,6 +66,11 @@ func TestPodGroupMemberReasons(t *testing.T) {
 				fmt.Sprintf("%d %s", 10, fmt.Sprintf(volumetopology.ErrReasonHolder, d)),
 				fmt.Sprintf("%d %s", 24-10, fmt.Sprintf(volumetopology.ErrReasonNotNVMe, d)),
 				fmt.Sprintf("%d %s", total-24, volumebinding.ErrReasonNodeConflict),
+			}
+		},
+		events: func(d string) map[string]string {
+			return map[string]string{
+				volumetopology.EventHolderOnly: fmt.Sprintf("%d node(s) in zone %s would take the pod but already run a pod using shared disk %s (one NVMe reservation holder per node)", 10, zoneB, d),
 			}
 		},
 	}} {
@@ -70,9 +84,38 @@ func TestPodGroupMemberReasons(t *testing.T) {
 			want := fmt.Sprintf("0/%d nodes are available: %s.", total, strings.Join(groups, ", "))
 			failed := assertGroupPending(ctx, t, ns, "group=lease", int(tc.members), 30*time.Second, func(msg string) bool { return msg == want })
 			t.Logf("member %s: %s", failed, want)
+			assertMemberEvents(ctx, t, ns, tc.events(handle))
 			checkRules(ctx, t, ns)
 		})
 	}
+}
+
+// assertMemberEvents waits until members of the namespace's group have the
+// Warning events, by reason and exact note, that PostFilter records for a
+// pod outside a group, and checks that no other reason of ours shows up.
+func assertMemberEvents(ctx context.Context, t *testing.T, ns string, want map[string]string) {
+	t.Helper()
+	ours := []string{volumetopology.EventAttachLimit, volumetopology.EventHolderOnly}
+	waitFor(ctx, t, 30*time.Second, fmt.Sprintf("Warning events %v for a member", want), func() (bool, string, error) {
+		events, err := cluster.Client.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		got := map[string]string{}
+		var seen []string
+		for _, e := range events.Items {
+			if e.Type != v1.EventTypeWarning || !slices.Contains(ours, e.Reason) {
+				continue
+			}
+			seen = append(seen, e.Regarding.Name+" "+e.Reason+": "+e.Note)
+			if w, ok := want[e.Reason]; !ok {
+				return false, "", fmt.Errorf("unexpected event %s on %s: %s", e.Reason, e.Regarding.Name, e.Note)
+			} else if e.Note == w {
+				got[e.Reason] = e.Note
+			}
+		}
+		return len(got) == len(want), strings.Join(seen, "\n"), nil
+	})
 }
 
 // TestPodGroupPreemptionEvictsOnlyTheGroup: a preemptor that needs one
