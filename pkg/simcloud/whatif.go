@@ -43,3 +43,16 @@ func ProvisionFor(pvc *v1.PersistentVolumeClaim, class *storagev1.StorageClass, 
 	d.ID = diskID
 	return (&provisioner{}).persistentVolume(pvc, class, d), conflict, nil
 }
+
+// MultiAttach is the simulated driver's own reading of a class's multiAttach
+// parameter: whether the disks it creates for the class are multi-attach.
+func MultiAttach(params map[string]string) bool {
+	var c driverClass
+	for _, p := range driverParameters {
+		if p.keys[0] == disk.ParamMultiAttach {
+			v, present := params[disk.ParamMultiAttach]
+			_ = p.read(&c, v, present) // never an error
+		}
+	}
+	return c.multiAttach
+}

@@ -19,7 +19,11 @@
 // pod's unbound claims without a zone conflict, the node has a zone to attach
 // in, and the audit (pkg/audit) finds no new violation with the pod placed
 // there (zone, NVMe, attach limit, holder, and a single-attach disk in use on
-// another node), must be accepted by our profile too. A counterexample fails
+// another node; the audit reads each class's multiAttach as the simulated
+// driver does, so it judges the disks the driver makes, not the plugin's
+// reading), must be accepted by our profile too. Finished pods are left out
+// of the fake clientset, as kube-scheduler's pod informer leaves them out.
+// A plugin reading " true" as multi-attach, for instance, fails the test. A counterexample fails
 // the test and is printed with the objects it involves as YAML and both
 // profiles' verdicts.
 //

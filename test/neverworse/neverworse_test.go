@@ -227,8 +227,17 @@ func auditState(w *world) *audit.State {
 	for _, o := range w.nodes {
 		s.Nodes = append(s.Nodes, *o)
 	}
+	// The audit judges the disks as the driver makes them: a class's
+	// multiAttach is spelled as the simulated driver reads it, so the audit's
+	// shared-disk rules (NVMe, holder, attach limit) never follow the
+	// plugin's own reading of the spelling.
 	for _, o := range w.classes {
-		s.Classes = append(s.Classes, *o)
+		c := o.DeepCopy()
+		delete(c.Parameters, disk.ParamMultiAttach)
+		if simcloud.MultiAttach(o.Parameters) {
+			c.Parameters[disk.ParamMultiAttach] = "true"
+		}
+		s.Classes = append(s.Classes, *c)
 	}
 	for _, o := range w.claims {
 		s.Claims = append(s.Claims, *o)
