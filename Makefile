@@ -94,11 +94,16 @@ test: ## Run every test CI runs: unit and integration tests on every minor, the 
 test-minor: test-unit test-integration test-install ## Unit, integration and install (Helm, kustomize) tests on the minor KUBE.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, soak planner, perf summary, the monitoring objects through Prometheus' parsers).
+test-unit: ## Unit tests (plugin, domain, args, manifests, command, simulated cloud, the never-worse property against the default profile, soak planner, perf summary, the monitoring objects through Prometheus' parsers).
 	@echo "== unit tests, Kubernetes $(K8S_VERSION)"
 	$(GO) test -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
+	$(GO) test -count=1 ./test/neverworse/... -args -seed=$(NEVERWORSE_SEED)
 	$(GO) test -count=1 -short ./test/soak/...
 	cd test/monitoring && GOFLAGS= $(GO) test -count=1 ./...
+
+# The never-worse property test's seed in CI (any seed must pass; -cases
+# sets how many pods it places).
+NEVERWORSE_SEED ?= 1
 
 .PHONY: test-integration
 test-integration: etcd ## Integration suite on a real local control plane (etcd, kube-apiserver, PV controller, simulated cloud).
@@ -131,6 +136,7 @@ test-race: etcd ## Unit and integration tests with the race detector on the mino
 	@echo "== unit tests with -race, Kubernetes $(K8S_VERSION)"
 	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./manifests/... ./test/perf/results/...
 	$(GO) test -race -count=1 -short ./test/soak/...
+	$(GO) test -race -count=1 ./test/neverworse/... -args -seed=$(NEVERWORSE_SEED) -cases=300
 	@echo "== integration tests with -race, Kubernetes $(K8S_VERSION)"
 	$(GO) test -race -count=1 -timeout 30m ./test/integration/...
 

@@ -27,6 +27,11 @@ type Options struct {
 	// DeploymentControllers starts the Deployment and ReplicaSet
 	// controllers too.
 	DeploymentControllers bool
+	// EphemeralVolumeController starts Kubernetes' ephemeral volume
+	// controller too, which creates the claims of pods' generic ephemeral
+	// volumes. Nothing here deletes them with their pods: the caller plays
+	// the garbage collector.
+	EphemeralVolumeController bool
 	// NoKubelets leaves pods Pending after binding and terminating pods
 	// terminating (see kubelets).
 	NoKubelets bool
@@ -105,6 +110,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.DeploymentControllers {
 		if err := startDeploymentControllers(ctx, c.Client, factory); err != nil {
+			return nil, err
+		}
+	}
+	if opts.EphemeralVolumeController {
+		if err := startEphemeralVolumeController(ctx, c.Client, factory); err != nil {
 			return nil, err
 		}
 	}

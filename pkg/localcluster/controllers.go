@@ -11,6 +11,7 @@ import (
 	"k8s.io/kubernetes/pkg/controller/deployment"
 	"k8s.io/kubernetes/pkg/controller/replicaset"
 	"k8s.io/kubernetes/pkg/controller/statefulset"
+	"k8s.io/kubernetes/pkg/controller/volume/ephemeral"
 	"k8s.io/kubernetes/pkg/controller/volume/persistentvolume"
 )
 
@@ -80,5 +81,18 @@ func startDeploymentControllers(ctx context.Context, client kubernetes.Interface
 	)
 	go dc.Run(ctx, 2)
 	go rsc.Run(rsCtx, 2)
+	return nil
+}
+
+// startEphemeralVolumeController starts Kubernetes' ephemeral volume
+// controller, which creates the claim of each generic ephemeral volume
+// (spec.volumes[].ephemeral.volumeClaimTemplate) owned by its pod.
+func startEphemeralVolumeController(ctx context.Context, client kubernetes.Interface, factory informers.SharedInformerFactory) error {
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName("ephemeral-volume-controller"))
+	ctrl, err := ephemeral.NewController(ctx, client, factory.Core().V1().Pods(), factory.Core().V1().PersistentVolumeClaims())
+	if err != nil {
+		return fmt.Errorf("creating the ephemeral volume controller: %w", err)
+	}
+	go ctrl.Run(ctx, 2)
 	return nil
 }

@@ -8,7 +8,9 @@
 // ReadWriteMany block claims, WaitForFirstConsumer or pre-bound static
 // volumes, one disk reached through two static volumes) and StatefulSets of
 // single-attach disks (WaitForFirstConsumer classes with zoneId lists, some
-// written with spaces). A plan derived from the seed alone scales sets up
+// written with spaces; classes spelled as leniently as the driver reads them:
+// zoneid, trailing commas, multiAttach "Enabled", "yes" and " true"), and
+// Deployments whose pods have generic ephemeral volumes of those classes. A plan derived from the seed alone scales sets up
 // (past the attach limit) and down, deletes pods, adds, drains, removes,
 // loses and relabels nodes (zone, NVMe override and disk-type labels), and
 // kills scheduler replicas: the leader, the standby, or both. Two replicas

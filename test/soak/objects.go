@@ -63,6 +63,12 @@ func createWorkload(ctx context.Context, c kubernetes.Interface, w *Workload) er
 			}
 			continue
 		}
+		if s.Kind == Ephemeral {
+			if _, err := c.AppsV1().Deployments(Namespace).Create(ctx, deployment(s), metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating deployment %s: %w", s.Name, err)
+			}
+			continue
+		}
 		if _, err := c.AppsV1().StatefulSets(Namespace).Create(ctx, statefulSet(s), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating statefulset %s: %w", s.Name, err)
 		}
@@ -129,12 +135,29 @@ func podSpec(s *Set) v1.PodSpec {
 		TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers:                    []v1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
 	}
-	if s.Shared() {
+	switch {
+	case s.Shared():
 		spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{
 			PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: s.Claim},
 		}}}
 		spec.Containers[0].VolumeDevices = []v1.VolumeDevice{{Name: "data", DevicePath: devicePath}}
-	} else {
+	case s.Kind == Ephemeral:
+		claim := v1.PersistentVolumeClaimSpec{
+			AccessModes:      []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+			StorageClassName: ptr.To(s.Class),
+			Resources:        v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("20Gi")}},
+		}
+		if _, shared := sharedClasses[s.Class]; shared {
+			claim.AccessModes = []v1.PersistentVolumeAccessMode{v1.ReadWriteMany}
+			claim.VolumeMode = ptr.To(v1.PersistentVolumeBlock)
+			spec.Containers[0].VolumeDevices = []v1.VolumeDevice{{Name: "data", DevicePath: devicePath}}
+		} else {
+			spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		}
+		spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{
+			Ephemeral: &v1.EphemeralVolumeSource{VolumeClaimTemplate: &v1.PersistentVolumeClaimTemplate{Spec: claim}},
+		}}}
+	default:
 		spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "data", MountPath: "/data"}}
 	}
 	return spec
@@ -172,5 +195,22 @@ func groupPod(s *Set, name string) *v1.Pod {
 	return &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace, Labels: map[string]string{setLabel: s.Name}},
 		Spec:       podSpec(s),
+	}
+}
+
+// deployment is an Ephemeral set: its pods' disks are generic ephemeral
+// volumes, created by the ephemeral volume controller with each pod.
+func deployment(s *Set) *appsv1.Deployment {
+	labels := map[string]string{setLabel: s.Name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: Namespace},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(s.Initial)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: v1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       podSpec(s),
+			},
+		},
 	}
 }

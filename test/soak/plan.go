@@ -63,6 +63,13 @@ const (
 	SharedWriter SetKind = "shared-writer"
 	// Single is a StatefulSet with a single-attach claim per replica.
 	Single SetKind = "single"
+	// Ephemeral is a Deployment whose pods each get their own disk through
+	// a generic ephemeral volume (spec.volumes[].ephemeral.volumeClaimTemplate)
+	// of one of the workload's classes: a multi-attach block claim for a
+	// shared class, else a ReadWriteOnce one. The plan never scales or
+	// deletes it (so adding it changed no seed's plan); drains and node loss
+	// move its pods, whose claims go with them (see runClaimGC).
+	Ephemeral SetKind = "ephemeral"
 )
 
 // Set is one group of pods of the workload.
@@ -85,7 +92,7 @@ type Set struct {
 }
 
 // Shared tells whether the set's pods share one multi-attach disk.
-func (s *Set) Shared() bool { return s.Kind != Single }
+func (s *Set) Shared() bool { return s.Kind != Single && s.Kind != Ephemeral }
 
 // StorageClasses of the workload, with their parameters.
 var (
@@ -93,6 +100,10 @@ var (
 		"soak-shared-essd": {disk.ParamType: disk.CategoryESSD, disk.ParamMultiAttach: "true"},
 		"soak-shared-auto": {disk.ParamType: disk.CategoryESSDAuto + "," + disk.CategoryESSD, disk.ParamMultiAttach: "enabled"},
 		"soak-shared-ab":   {disk.ParamType: disk.CategoryESSD, disk.ParamMultiAttach: "true", disk.ParamZoneID: ZoneA + "," + ZoneB},
+		// Spelled as leniently as the driver reads it: the key zoneid
+		// (read when zoneId is absent), a trailing comma (an empty entry
+		// does no harm), a repeated type, multiAttach in any case.
+		"soak-shared-lenient": {disk.ParamType: disk.CategoryESSD + "," + disk.CategoryESSD, disk.ParamMultiAttach: "Enabled", disk.ParamZoneIDLower: ZoneB + "," + ZoneA + ","},
 	}
 	singleClasses = map[string]map[string]string{
 		"soak-one-bc": {disk.ParamType: disk.CategoryESSD, disk.ParamZoneID: ZoneB + "," + ZoneC},
@@ -102,7 +113,16 @@ var (
 		// zone and only zone a can take these disks.
 		"soak-one-entry-ac": {disk.ParamType: disk.CategoryESSDEntry, disk.ParamZoneID: ZoneA + ", " + ZoneC},
 		"soak-one-any":      {disk.ParamType: disk.CategoryEfficiency + "," + disk.CategorySSD},
+		// multiAttach values the driver reads as off, never an error: "yes",
+		// and " true" (the driver does not trim); empty zoneId entries, and
+		// the key zoneid. Their disks are single-attach, in zone c, and in
+		// zones a and b.
+		"soak-one-yes":         {disk.ParamType: disk.CategoryESSD, disk.ParamMultiAttach: "yes", disk.ParamZoneID: "," + ZoneC + ",,"},
+		"soak-one-spaced-true": {disk.ParamType: disk.CategoryESSDAuto, disk.ParamMultiAttach: " true", disk.ParamZoneIDLower: ZoneA + "," + ZoneB + ","},
 	}
+	// ephemeralClasses are the classes of the Ephemeral sets' templates, one
+	// set each.
+	ephemeralClasses = []string{"soak-one-yes", "soak-one-spaced-true", "soak-shared-lenient", "soak-one-any"}
 )
 
 // Workload is the sets and nodes a seed gives.
@@ -196,6 +216,11 @@ func NewWorkload(seed uint64) *Workload {
 		Name: "st-writer", Kind: SharedWriter, Claim: "disk-st-writer", PV: "soak-static-writer",
 		Handle: first.Handle, Zone: first.Zone, Initial: 1,
 	})
+	// Deployments of pods with generic ephemeral volumes, after it and
+	// drawing nothing from r either.
+	for i, class := range ephemeralClasses {
+		w.Sets = append(w.Sets, Set{Name: fmt.Sprintf("eph-%02d", i), Kind: Ephemeral, Class: class, Initial: 2})
+	}
 	return w
 }
 
@@ -492,7 +517,7 @@ func (p *planner) op(t time.Duration, kind OpKind) (Op, bool) {
 	case OpDeletePod:
 		var names []string
 		for _, s := range p.w.Sets {
-			if s.Kind != SharedGroup && s.Kind != SharedWriter && p.replicas[s.Name] > 0 {
+			if s.Kind != SharedGroup && s.Kind != SharedWriter && s.Kind != Ephemeral && p.replicas[s.Name] > 0 {
 				names = append(names, s.Name)
 			}
 		}

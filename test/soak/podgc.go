@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
@@ -72,6 +73,42 @@ func runPodGC(ctx context.Context, c kubernetes.Interface, period, quarantine ti
 			if !seen[node] {
 				delete(missingSince, node)
 			}
+		}
+	}, period)
+}
+
+// runClaimGC plays the part of kube-controller-manager's garbage collector
+// that deletes a generic ephemeral volume's claim once the pod that owns it
+// is gone (the claim's controller owner reference names the pod's UID). It
+// calls deleted for each claim it removes.
+func runClaimGC(ctx context.Context, c kubernetes.Interface, period time.Duration, deleted func(*v1.PersistentVolumeClaim)) {
+	logger := klog.FromContext(ctx).WithName("claimgc")
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		claims, err := c.CoreV1().PersistentVolumeClaims(Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return
+		}
+		pods, err := c.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{ResourceVersion: claims.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+		if err != nil {
+			return
+		}
+		live := map[types.UID]bool{}
+		for i := range pods.Items {
+			live[pods.Items[i].UID] = true
+		}
+		for i := range claims.Items {
+			pvc := &claims.Items[i]
+			owner := metav1.GetControllerOf(pvc)
+			if owner == nil || owner.Kind != "Pod" || live[owner.UID] || pvc.DeletionTimestamp != nil {
+				continue
+			}
+			err := c.CoreV1().PersistentVolumeClaims(Namespace).Delete(ctx, pvc.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pvc.UID}})
+			if err != nil && !apierrors.IsNotFound(err) {
+				logger.V(2).Info("Cannot delete the claim of a deleted pod", "pvc", klog.KObj(pvc), "err", err)
+				continue
+			}
+			logger.V(1).Info("Deleted the claim of a deleted pod", "pvc", klog.KObj(pvc), "pod", owner.Name)
+			deleted(pvc)
 		}
 	}, period)
 }

@@ -136,6 +136,14 @@ func (r *Result) Print(out io.Writer) {
 			fmt.Fprintln(out, "  NONE   "+u)
 		}
 	}
+	fmt.Fprint(out, "generic ephemeral volumes, pods running on their own disk:")
+	for _, set := range slices.Sorted(maps.Keys(r.EphemeralRunning)) {
+		fmt.Fprintf(out, " %s %d", set, r.EphemeralRunning[set])
+	}
+	fmt.Fprintf(out, "; claims of deleted pods collected: %d\n", r.ClaimsGarbageCollected)
+	for _, p := range r.EphemeralProblems {
+		fmt.Fprintln(out, "  "+p)
+	}
 	fmt.Fprintf(out, "bound but not running: %d; ConflictingZone events: %d; forbidden scheduler requests: %d; scheduler panics: %d\n",
 		len(r.StuckBound), r.ConflictingZone, len(r.Forbidden), len(r.Panics))
 	for _, s := range r.StuckBound {

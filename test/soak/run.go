@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,6 +161,14 @@ type Result struct {
 	// StuckBound are pods bound to a node but not running after the settle
 	// period, with why.
 	StuckBound []string
+	// EphemeralRunning counts, per Ephemeral set, its pods running at the
+	// end on a disk of their own generic ephemeral volume; EphemeralProblems
+	// are pods whose ephemeral claim is missing, unbound or not theirs, and
+	// sets none of whose pods run.
+	EphemeralRunning  map[string]int
+	EphemeralProblems []string
+	// ClaimsGarbageCollected counts ephemeral claims deleted after their pod.
+	ClaimsGarbageCollected int
 	// ConflictingZone counts the provisioner's ConflictingZone events.
 	ConflictingZone int
 	// Forbidden are scheduler log lines about requests the API server
@@ -211,6 +221,9 @@ func (r *Result) Failures() []string {
 	}
 	for _, s := range r.StuckBound {
 		out = append(out, "bound but not running after settling: "+s)
+	}
+	for _, p := range r.EphemeralProblems {
+		out = append(out, "generic ephemeral volume: "+p)
 	}
 	if r.ConflictingZone > 0 {
 		out = append(out, fmt.Sprintf("%d disk(s) were created in a zone their pod cannot reach (ConflictingZone)", r.ConflictingZone))
@@ -272,7 +285,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.ManifestsDir != "" {
 		flags = append(flags, localcluster.AuthorizationFlags...)
 	}
-	cluster, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(cfg.Dir, "cluster"), APIServerFlags: flags})
+	cluster, err := localcluster.Start(ctx, localcluster.Options{
+		Dir: filepath.Join(cfg.Dir, "cluster"), APIServerFlags: flags,
+		DeploymentControllers: true, EphemeralVolumeController: true,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +329,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	go runPodGC(ctx, client, 2*time.Second, 2*time.Second, func(*v1.Pod) {
 		r.mu.Lock()
 		r.res.PodsGarbageCollected++
+		r.mu.Unlock()
+	})
+	go runClaimGC(ctx, client, 2*time.Second, func(*v1.PersistentVolumeClaim) {
+		r.mu.Lock()
+		r.res.ClaimsGarbageCollected++
 		r.mu.Unlock()
 	})
 	fmt.Fprintf(cfg.Out, "soak: control plane, %d nodes, %d shared disks and 2 scheduler replicas up in %s\n",
@@ -903,6 +924,7 @@ func (r *runner) finalChecks(ctx context.Context, snap *Snapshot) {
 			res.StuckBound = append(res.StuckBound, fmt.Sprintf("%s on %s: %s", p.Name, p.Spec.NodeName, why))
 		}
 	}
+	r.checkEphemeral(snap, claims)
 	events, err := r.client.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("reason", simcloud.ReasonConflictingZone).String()})
 	if err == nil {
 		res.ConflictingZone = len(events.Items)
@@ -919,6 +941,53 @@ func (r *runner) finalChecks(ctx context.Context, snap *Snapshot) {
 			case strings.Contains(line, "Observed a panic") || strings.HasPrefix(line, "panic:"):
 				res.Panics = append(res.Panics, filepath.Base(path)+": "+truncate(line, 300))
 			}
+		}
+	}
+}
+
+// checkEphemeral checks the Ephemeral sets after settling: each running pod
+// uses a bound claim the ephemeral volume controller created for it (owned
+// by the pod), a pending pod's claim exists, and every set has a pod running.
+func (r *runner) checkEphemeral(snap *Snapshot, claims map[string]*v1.PersistentVolumeClaim) {
+	res := r.res
+	res.EphemeralRunning = map[string]int{}
+	for _, s := range r.w.Sets {
+		if s.Kind == Ephemeral {
+			res.EphemeralRunning[s.Name] = 0
+		}
+	}
+	for _, p := range snap.Pods {
+		set := p.Labels[setLabel]
+		if _, ok := res.EphemeralRunning[set]; !ok || p.Namespace != Namespace || p.DeletionTimestamp != nil {
+			continue
+		}
+		running := p.Status.Phase == v1.PodRunning
+		if !running && !IsPending(&p) {
+			continue
+		}
+		ok := true
+		for _, name := range disk.ClaimNames(&p) {
+			problem := ""
+			switch pvc := claims[p.Namespace+"/"+name]; {
+			case pvc == nil:
+				problem = "claim %s was never created"
+			case metav1.GetControllerOf(pvc) == nil || metav1.GetControllerOf(pvc).UID != p.UID:
+				problem = "claim %s is not the pod's own"
+			case running && pvc.Spec.VolumeName == "":
+				problem = "claim %s is unbound while the pod runs"
+			}
+			if problem != "" {
+				ok = false
+				res.EphemeralProblems = append(res.EphemeralProblems, fmt.Sprintf("pod %s: "+problem, p.Name, name))
+			}
+		}
+		if running && ok {
+			res.EphemeralRunning[set]++
+		}
+	}
+	for _, set := range slices.Sorted(maps.Keys(res.EphemeralRunning)) {
+		if res.EphemeralRunning[set] == 0 {
+			res.EphemeralProblems = append(res.EphemeralProblems, fmt.Sprintf("no pod of %s (class %s) runs", set, r.w.Set(set).Class))
 		}
 	}
 }
