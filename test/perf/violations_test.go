@@ -57,8 +57,13 @@ func checkViolations(tCtx tContext, testCase, workload string, base *results.Tim
 		tCtx.Errorf("VolumeTopology broke disk rules in %s/%s: %v", testCase, workload, broken)
 	}
 	// Pods of attached disks come back to the node their disk is attached
-	// to: DiskLocality's score outweighs spreading in the shipped profile.
-	if kind == results.WorkloadAttachedDisksReturn && profile == results.ProfileVolumeTopology && v.OnAttachedNode != v.AttachedPods {
+	// to: DiskLocality's score outweighs spreading in the shipped profile,
+	// among the nodes the scheduler filters. Up to 500 nodes that is every
+	// node of the disk's zone; above, kube-scheduler stops once it has found
+	// its percentage of feasible nodes (percentageOfNodesToScore), and the
+	// attached node is among them only that often (test/perf/README.md), so
+	// larger sizes report the count without a verdict.
+	if kind == results.WorkloadAttachedDisksReturn && profile == results.ProfileVolumeTopology && workloadNodes(workload) <= 500 && v.OnAttachedNode != v.AttachedPods {
 		tCtx.Errorf("%d of %d pods of attached disks in %s/%s went to a node their disk is not attached to", v.AttachedPods-v.OnAttachedNode, v.AttachedPods, testCase, workload)
 	}
 	if kind == results.WorkloadAttachedDisksReturn && v.AttachedPods == 0 {
@@ -215,4 +220,17 @@ func gatherTiming(testCase, workload string) (*results.Timing, error) {
 		}
 	}
 	return t, nil
+}
+
+// workloadNodes reads the node count from a workload's name ("5000Nodes",
+// "500Nodes_short"); 0 when it has none.
+func workloadNodes(workload string) int {
+	n := 0
+	for _, r := range workload {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
 }
