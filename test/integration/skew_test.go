@@ -43,7 +43,7 @@ func TestVersionSkew(t *testing.T) {
 	startReplicaCommand(ctx, t, "older build", cfg, []string{binary}, nil)
 	sharedDiskSet(ctx, t, ns, cfg.SchedulerName, 20)
 	c := waitPods(ctx, t, ns, "app=shared", 16, 4, 90*time.Second)
-	assertLeasePlacement(ctx, t, ns, "app=shared", c, zoneOfNode(node(ctx, t, c.running[0].Spec.NodeName)), 0)
+	assertLeasePlacement(ctx, t, ns, "app=shared", c, zoneOfNode(node(ctx, t, c.running[0].Spec.NodeName)))
 	checkRules(ctx, t, ns)
 }
 
