@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 	"k8s.io/kubernetes/pkg/scheduler"
@@ -24,17 +23,9 @@ import (
 // ConfigMap.
 func shippedConfig(t *testing.T) string {
 	t.Helper()
-	raw, err := manifests.FS.ReadFile("configmap.yaml")
+	cfg, err := manifests.SchedulerConfig()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var cm corev1.ConfigMap
-	if err := yaml.Unmarshal(raw, &cm); err != nil {
-		t.Fatal(err)
-	}
-	cfg, ok := cm.Data["config.yaml"]
-	if !ok {
-		t.Fatal("configmap.yaml has no config.yaml")
 	}
 	return cfg
 }

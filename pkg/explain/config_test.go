@@ -11,7 +11,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
-	"sigs.k8s.io/yaml"
 
 	"github.com/volume-topology/volume-topology-scheduler/manifests"
 	"github.com/volume-topology/volume-topology-scheduler/pkg/volumetopology"
@@ -21,15 +20,11 @@ import (
 // install creates (the chart's is the same; test/install compares them).
 func shippedConfigMap(t *testing.T) *v1.ConfigMap {
 	t.Helper()
-	raw, err := manifests.FS.ReadFile("configmap.yaml")
+	cm, err := manifests.SchedulerConfigMap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cm v1.ConfigMap
-	if err := yaml.Unmarshal(raw, &cm); err != nil {
-		t.Fatal(err)
-	}
-	return &cm
+	return cm
 }
 
 // customConfig is a scheduler configuration with every plugin arg changed

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 )
@@ -169,6 +170,18 @@ type volumeRequest struct {
 	nodeZones  []string
 	nodeLabels map[string]string
 	region     string
+}
+
+// requestFor is the request CreateVolume gets for a claim of a class, before
+// the node's topology is added.
+func requestFor(pvc *v1.PersistentVolumeClaim, class *storagev1.StorageClass) volumeRequest {
+	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
+	return volumeRequest{
+		params: class.Parameters,
+		bytes:  req.Value(),
+		access: pvc.Spec.AccessModes,
+		block:  pvc.Spec.VolumeMode != nil && *pvc.Spec.VolumeMode == v1.PersistentVolumeBlock,
+	}
 }
 
 // errNoZone: no zone from the class or the node; the driver falls back to

@@ -203,13 +203,7 @@ func (p *provisioner) syncClaim(ctx context.Context, key string) error {
 // creates, or why it refuses, is createVolume's: the simulated driver's own
 // reading of the class, not package disk's.
 func (p *provisioner) provision(ctx context.Context, pvc *v1.PersistentVolumeClaim, class *storagev1.StorageClass, node *v1.Node) (*v1.PersistentVolume, error) {
-	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
-	r := volumeRequest{
-		params: class.Parameters,
-		bytes:  req.Value(),
-		access: pvc.Spec.AccessModes,
-		block:  pvc.Spec.VolumeMode != nil && *pvc.Spec.VolumeMode == v1.PersistentVolumeBlock,
-	}
+	r := requestFor(pvc, class)
 	if node != nil {
 		zones, err := p.topologyZones(node)
 		if err != nil {

@@ -21,15 +21,8 @@ func ProvisionFor(pvc *v1.PersistentVolumeClaim, class *storagev1.StorageClass, 
 	if class.Provisioner != disk.DriverName {
 		return nil, "", fmt.Errorf("storageclass %s is provisioned by %s, not the simulated driver", class.Name, class.Provisioner)
 	}
-	req := pvc.Spec.Resources.Requests[v1.ResourceStorage]
-	r := volumeRequest{
-		params:     class.Parameters,
-		bytes:      req.Value(),
-		access:     pvc.Spec.AccessModes,
-		block:      pvc.Spec.VolumeMode != nil && *pvc.Spec.VolumeMode == v1.PersistentVolumeBlock,
-		nodeLabels: node.Labels,
-		region:     disk.RegionOf(node.Labels),
-	}
+	r := requestFor(pvc, class)
+	r.nodeLabels, r.region = node.Labels, disk.RegionOf(node.Labels)
 	if r.nodeLabels == nil {
 		r.nodeLabels = map[string]string{}
 	}

@@ -57,15 +57,10 @@ const (
 // VolumeTopology's args.
 func profiles(t *testing.T) ([]schedulerapi.KubeSchedulerProfile, *config.VolumeTopologyArgs) {
 	t.Helper()
-	raw, err := manifests.FS.ReadFile("configmap.yaml")
+	shipped, err := manifests.SchedulerConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cm v1.ConfigMap
-	if err := yaml.Unmarshal(raw, &cm); err != nil {
-		t.Fatal(err)
-	}
-	shipped := cm.Data["config.yaml"]
 	if !strings.Contains(shipped, "profiles:\n") {
 		t.Fatal("shipped configuration has no profiles list")
 	}
