@@ -147,7 +147,13 @@ var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 // ViolationsFile is where the counts of one workload go in dir: one file per
 // test case and workload, so a later run replaces an earlier one.
 func ViolationsFile(dir, testCase, workload string) string {
-	name := ViolationsPrefix + unsafeFileChars.ReplaceAllString(testCase+"_"+workload, "_") + ".json"
+	return workloadFile(dir, ViolationsPrefix, testCase, workload)
+}
+
+// workloadFile is the file of one test case and workload in dir, its name
+// starting with prefix.
+func workloadFile(dir, prefix, testCase, workload string) string {
+	name := prefix + unsafeFileChars.ReplaceAllString(testCase+"_"+workload, "_") + ".json"
 	return filepath.Join(dir, name)
 }
 

@@ -219,8 +219,7 @@ const TimingPrefix = "timing_"
 
 // TimingFile is where the timing of one workload goes in dir.
 func TimingFile(dir, testCase, workload string) string {
-	name := TimingPrefix + unsafeFileChars.ReplaceAllString(testCase+"_"+workload, "_") + ".json"
-	return filepath.Join(dir, name)
+	return workloadFile(dir, TimingPrefix, testCase, workload)
 }
 
 // WriteTiming writes the timing of one workload into dir.
