@@ -67,7 +67,7 @@ func (v Verdict) Status() *fwk.Status {
 // cannot disagree.
 func (pl *VolumeTopology) evaluate(s *stateData, nodeInfo fwk.NodeInfo, visit func(Verdict) bool) *disk.NodeFacts {
 	node := nodeInfo.Node()
-	f := pl.nodes.get(node)
+	f := pl.factsOf(s, node)
 
 	for i := range s.claims {
 		r := &s.claims[i]

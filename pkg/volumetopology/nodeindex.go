@@ -1,6 +1,7 @@
 package volumetopology
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,13 @@ import (
 // handed out is never changed, so PreFilter can hand it to the scheduler as
 // its PreFilterResult. A set nobody holds yet is changed in place, so adding
 // N nodes (an informer's first list) costs O(N), not a copy per node.
+//
+// Each set also maps its names to the nodes' slots, which PreFilter keeps for
+// Filter: a slot always holds the index's current entry of its node, so one
+// plain map look-up finds a candidate's facts (see slotFacts) where the
+// sync.Map of every node object costs a walk of its trie. Events that change
+// neither a node's zone nor its NVMe capability (most of them) replace the
+// entry in the slot and copy no set.
 type nodeIndex struct {
 	classifier *disk.NodeClassifier
 
@@ -31,41 +39,55 @@ type nodeIndex struct {
 	// object the scheduler is looking at; the sync.Map keeps it lock-free.
 	facts sync.Map // *v1.Node -> *disk.NodeFacts
 
-	mu      sync.RWMutex          // guards what follows
-	byName  map[string]*nodeEntry // the object held for each node
-	nvme    map[string]*nodeSet   // zone -> NVMe-capable nodes
+	mu      sync.RWMutex         // guards what follows
+	byName  map[string]*nodeSlot // the slot of each node the index holds
+	nvme    map[string]*nodeSet  // zone -> NVMe-capable nodes
 	nvmeAll *nodeSet
 }
 
-// nodeSet is a set of node names that becomes read-only once published.
+// nodeSlot holds the index's entry of one node name while the index knows
+// the name; nil once the node is removed. Writers hold the index's lock;
+// readers need none.
+type nodeSlot struct {
+	entry atomic.Pointer[nodeEntry]
+}
+
+// nodeSet is a set of node names, with their slots, that becomes read-only
+// once published.
 type nodeSet struct {
 	names sets.Set[string]
+	slots map[string]*nodeSlot
 	// published is set, under the index's read lock, when the set is handed
 	// out; writers hold the write lock, so they see it.
 	published atomic.Bool
 }
 
-func newNodeSet() *nodeSet { return &nodeSet{names: sets.New[string]()} }
-
-// publish marks the set as handed out and returns its names.
-func (s *nodeSet) publish() sets.Set[string] {
-	s.published.Store(true)
-	return s.names
+func newNodeSet() *nodeSet {
+	return &nodeSet{names: sets.New[string](), slots: map[string]*nodeSlot{}}
 }
 
-// edit adds or removes name, in place while the set is unpublished and on a
-// copy otherwise. Called with the index's write lock held.
-func (s *nodeSet) edit(name string, in bool) *nodeSet {
+// publish marks the set as handed out and returns its names and slots.
+func (s *nodeSet) publish() (sets.Set[string], map[string]*nodeSlot) {
+	s.published.Store(true)
+	return s.names, s.slots
+}
+
+// edit adds (slot non-nil) or removes (slot nil) a node, in place while the
+// set is unpublished and on a copy otherwise. Called with the index's write
+// lock held.
+func (s *nodeSet) edit(name string, slot *nodeSlot) *nodeSet {
 	out := s
 	if s == nil {
 		out = newNodeSet()
 	} else if s.published.Load() {
-		out = &nodeSet{names: s.names.Clone()}
+		out = &nodeSet{names: s.names.Clone(), slots: maps.Clone(s.slots)}
 	}
-	if in {
+	if slot != nil {
 		out.names.Insert(name)
+		out.slots[name] = slot
 	} else {
 		out.names.Delete(name)
+		delete(out.slots, name)
 	}
 	return out
 }
@@ -75,8 +97,23 @@ type nodeEntry struct {
 	facts disk.NodeFacts
 }
 
+// slotFacts returns the facts of a node object from its slot when the slot
+// holds that very object, and nil otherwise (no slot, the node removed, or
+// the index a moment ahead of or behind the scheduler's snapshot); the
+// caller then asks the index (get). Safe from any goroutine.
+func slotFacts(slots map[string]*nodeSlot, node *v1.Node) *disk.NodeFacts {
+	slot := slots[node.Name]
+	if slot == nil {
+		return nil
+	}
+	if e := slot.entry.Load(); e != nil && e.node == node {
+		return &e.facts
+	}
+	return nil
+}
+
 func newNodeIndex(c *disk.NodeClassifier) *nodeIndex {
-	return &nodeIndex{classifier: c, byName: map[string]*nodeEntry{}, nvme: map[string]*nodeSet{}, nvmeAll: newNodeSet()}
+	return &nodeIndex{classifier: c, byName: map[string]*nodeSlot{}, nvme: map[string]*nodeSet{}, nvmeAll: newNodeSet()}
 }
 
 // handler keeps the index current from a node informer.
@@ -145,18 +182,25 @@ func (x *nodeIndex) updateIfCurrent(node *v1.Node, current func(name string) (*v
 // store records a node entry. Called with mu held.
 func (x *nodeIndex) store(ne *nodeEntry) {
 	node := ne.node
-	old := x.byName[node.Name]
-	x.byName[node.Name] = ne
+	slot := x.byName[node.Name]
+	var old *nodeEntry
+	if slot == nil {
+		slot = &nodeSlot{}
+		x.byName[node.Name] = slot
+	} else {
+		old = slot.entry.Load()
+	}
+	slot.entry.Store(ne)
 	x.facts.Store(node, &ne.facts)
 	if old != nil && old.node != node {
 		x.facts.Delete(old.node)
 	}
 	if old == nil || old.facts.Zone != ne.facts.Zone || old.facts.NVMe != ne.facts.NVMe {
 		if old != nil && old.facts.NVMe {
-			x.setNVMe(old.facts.Zone, node.Name, false)
+			x.setNVMe(old.facts.Zone, node.Name, nil)
 		}
 		if ne.facts.NVMe {
-			x.setNVMe(ne.facts.Zone, node.Name, true)
+			x.setNVMe(ne.facts.Zone, node.Name, slot)
 		}
 	}
 }
@@ -164,20 +208,27 @@ func (x *nodeIndex) store(ne *nodeEntry) {
 func (x *nodeIndex) remove(name string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old := x.byName[name]; old != nil {
-		delete(x.byName, name)
-		x.facts.Delete(old.node)
-		if old.facts.NVMe {
-			x.setNVMe(old.facts.Zone, name, false)
-		}
+	slot := x.byName[name]
+	if slot == nil {
+		return
+	}
+	old := slot.entry.Load()
+	delete(x.byName, name)
+	// Sets handed out earlier keep the slot; an empty one sends their
+	// readers to the index, which no longer knows the node.
+	slot.entry.Store(nil)
+	x.facts.Delete(old.node)
+	if old.facts.NVMe {
+		x.setNVMe(old.facts.Zone, name, nil)
 	}
 }
 
-// setNVMe adds a node to, or removes it from, the sets of its zone and of
-// every zone (copying those already handed out). Called with mu held.
-func (x *nodeIndex) setNVMe(zone, name string, in bool) {
-	x.nvme[zone] = x.nvme[zone].edit(name, in)
-	x.nvmeAll = x.nvmeAll.edit(name, in)
+// setNVMe adds a node (slot non-nil) to, or removes it (slot nil) from, the
+// sets of its zone and of every zone (copying those already handed out).
+// Called with mu held.
+func (x *nodeIndex) setNVMe(zone, name string, slot *nodeSlot) {
+	x.nvme[zone] = x.nvme[zone].edit(name, slot)
+	x.nvmeAll = x.nvmeAll.edit(name, slot)
 }
 
 // zoneOf returns the zone of the node of that name the index holds, and
@@ -185,15 +236,23 @@ func (x *nodeIndex) setNVMe(zone, name string, in bool) {
 func (x *nodeIndex) zoneOf(name string) (string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if e := x.byName[name]; e != nil {
-		return e.facts.Zone, true
+	if slot := x.byName[name]; slot != nil {
+		return slot.entry.Load().facts.Zone, true
 	}
 	return "", false
 }
 
 // nvmeNodes returns the NVMe-capable nodes of the zones, or of every zone when
-// zones is nil. The result must not be modified.
+// all is set. The result must not be modified.
 func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {
+	names, _ := x.nvmeCandidates(zones, all)
+	return names
+}
+
+// nvmeCandidates returns what nvmeNodes does and the nodes' slots when the
+// names are one set of the index (every zone, or a single zone); several
+// zones get a new set of names and no slots. Neither result may be modified.
+func (x *nodeIndex) nvmeCandidates(zones []string, all bool) (sets.Set[string], map[string]*nodeSlot) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if all {
@@ -203,7 +262,7 @@ func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {
 		if s := x.nvme[zones[0]]; s != nil {
 			return s.publish()
 		}
-		return sets.New[string]()
+		return sets.New[string](), nil
 	}
 	out := sets.New[string]()
 	for _, z := range zones {
@@ -211,7 +270,7 @@ func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {
 			out = out.Union(s.names)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // nvmeCounts returns how many NVMe-capable nodes each zone has.

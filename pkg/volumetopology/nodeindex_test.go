@@ -1,10 +1,13 @@
 package volumetopology
 
 import (
+	"flag"
 	"fmt"
+	"math/rand"
 	"reflect"
 	"testing"
 
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
@@ -80,5 +83,76 @@ func TestNodeIndexCopiesOnlyHandedOutSets(t *testing.T) {
 	}
 	if handed.Len() != 100 || x.nvme[zoneA].names.Len() != 102 {
 		t.Errorf("handed-out set has %d nodes (want 100), the index %d (want 102)", handed.Len(), x.nvme[zoneA].names.Len())
+	}
+}
+
+var slotSeed = flag.Int64("slots.seed", 1, "first seed of TestNodeIndexSlotsMatchLabels")
+
+// Filter and Score read a candidate's facts from the slots PreFilter kept
+// (factsOf). Under random node churn (new nodes, zone and NVMe changes,
+// updates that change neither, removals and returns) and a scheduler
+// snapshot that lags the index by a few events, every object the snapshot
+// may hold must get from factsOf exactly the facts of its own labels, and
+// a slot must serve the index's current object of every NVMe-capable node
+// of the set (or the look-up saves nothing).
+func TestNodeIndexSlotsMatchLabels(t *testing.T) {
+	zones := []string{zoneA, zoneB, zoneC}
+	for seed := *slotSeed; seed < *slotSeed+20; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			rnd := rand.New(rand.NewSource(seed))
+			x := newTestNodeIndex()
+			pl := &VolumeTopology{nodes: x}
+			names := []string{"n0", "n1", "n2", "n3", "n4", "n5"}
+			current := map[string]*v1.Node{} // what the index holds
+			var seen []*v1.Node              // the objects a lagging snapshot may hold
+			var handed []*stateData          // slots of the last sets handed out
+			for step := 0; step < 300; step++ {
+				name := names[rnd.Intn(len(names))]
+				switch op := rnd.Intn(10); {
+				case op < 7:
+					instance := plainType
+					if rnd.Intn(2) == 0 {
+						instance = nvmeType
+					}
+					n := zoneNode(name, zones[rnd.Intn(len(zones))], instance)
+					if old := current[name]; old != nil && rnd.Intn(3) == 0 {
+						n = old.DeepCopy() // a status update: same labels, new object
+					}
+					x.update(n)
+					current[name] = n
+					seen = append(seen, n)
+					if len(seen) > 12 {
+						seen = seen[1:]
+					}
+				case op < 9:
+					x.remove(name)
+					delete(current, name)
+				default:
+					s := &stateData{}
+					zs := []string{zones[rnd.Intn(len(zones))]}
+					_, s.slots = x.nvmeCandidates(zs, rnd.Intn(4) == 0)
+					handed = append(handed, s)
+					if len(handed) > 4 {
+						handed = handed[1:]
+					}
+				}
+				for _, s := range handed {
+					for _, n := range seen {
+						got, want := pl.factsOf(s, n), x.classifier.Describe(n.Labels)
+						if !reflect.DeepEqual(*got, want) {
+							t.Fatalf("step %d: facts of an object of %s = %+v, its labels say %+v", step, n.Name, *got, want)
+						}
+					}
+				}
+				for _, zs := range [][]string{{zoneA}, {zoneB}, {zoneC}} {
+					set, slots := x.nvmeCandidates(zs, false)
+					for name := range set {
+						if slotFacts(slots, current[name]) == nil {
+							t.Fatalf("step %d: the slot of NVMe node %s in zone %s does not serve its current object", step, name, zs[0])
+						}
+					}
+				}
+			}
+		})
 	}
 }

@@ -445,7 +445,8 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []di
 		pl.countNominated(s, pod, all)
 		return nil, nil
 	}
-	candidates := pl.nodes.nvmeNodes(pins, !pinned)
+	candidates, slots := pl.nodes.nvmeCandidates(pins, !pinned)
+	s.slots = slots
 	pl.countNominated(s, pod, candidates)
 	candidates = pl.withoutFullZones(s, candidates)
 	if candidates.Len() == 0 || candidates.Len() >= len(nodes) {

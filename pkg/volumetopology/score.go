@@ -26,7 +26,10 @@ func (pl *VolumeTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod,
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
-	return s.zoneScore[pl.nodes.get(nodeInfo.Node()).Zone], nil
+	if s.zoneScore == nil {
+		return 0, nil
+	}
+	return s.zoneScore[pl.factsOf(s, nodeInfo.Node()).Zone], nil
 }
 
 // ScoreExtensions scales the zone sizes to the scheduler's score range.

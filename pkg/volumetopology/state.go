@@ -26,6 +26,10 @@ type stateData struct {
 	// candidates are the nodes PreFilter narrowed the search to; nil when it
 	// did not narrow. Read-only.
 	candidates sets.Set[string]
+	// slots are the node index's slots of the NVMe-capable nodes PreFilter
+	// chose the candidates from, for a cheap look-up of their facts
+	// (factsOf); nil when there are none. Read-only.
+	slots map[string]*nodeSlot
 	// inUse are the pod's single-attach disks that pods use somewhere;
 	// nil when there are none or the rule is off. Read-only: preemption
 	// evicts pods on the node it examines, and the users of a disk in use
@@ -47,6 +51,16 @@ func (s *stateData) Clone() fwk.StateData {
 		c.disks[i] = &dc
 	}
 	return &c
+}
+
+// factsOf returns the facts of a node object the scheduler hands a plugin:
+// from the candidates' slots when one holds that very object, else from the
+// index. Both are the same facts; the slot is one plain map look-up.
+func (pl *VolumeTopology) factsOf(s *stateData, node *v1.Node) *disk.NodeFacts {
+	if f := slotFacts(s.slots, node); f != nil {
+		return f
+	}
+	return pl.nodes.get(node)
 }
 
 func getState(cs fwk.CycleState) (*stateData, error) {
