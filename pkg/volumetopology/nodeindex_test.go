@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"sync/atomic"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -154,5 +155,54 @@ func TestNodeIndexSlotsMatchLabels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Node events arrive on the informer's goroutine while Filter reads slots
+// on the scheduler's parallel workers: run with -race (make test-race).
+func TestNodeIndexSlotsConcurrentReaders(t *testing.T) {
+	x := newTestNodeIndex()
+	pl := &VolumeTopology{nodes: x}
+	var latest [20]atomic.Pointer[v1.Node] // the object last written per node
+	for i := range latest {
+		n := zoneNode(fmt.Sprintf("a-%d", i), zoneA, nvmeType)
+		x.update(n)
+		latest[i].Store(n)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 3000 {
+			k := i % len(latest)
+			name := fmt.Sprintf("a-%d", k)
+			n := zoneNode(name, []string{zoneA, zoneB}[i/len(latest)%2], nvmeType)
+			if i%7 == 0 {
+				x.remove(name)
+			}
+			x.update(n)
+			latest[k].Store(n)
+		}
+	}()
+	hits := 0
+	for {
+		select {
+		case <-done:
+			if hits == 0 {
+				t.Error("no look-up was served by a slot")
+			}
+			return
+		default:
+		}
+		s := &stateData{}
+		_, s.slots = x.nvmeCandidates([]string{zoneA}, false)
+		for i := range latest {
+			n := latest[i].Load()
+			if slotFacts(s.slots, n) != nil {
+				hits++
+			}
+			if got, want := pl.factsOf(s, n).Zone, n.Labels[v1.LabelTopologyZone]; got != want {
+				t.Fatalf("facts of a node object labelled zone %s say zone %q", want, got)
+			}
+		}
 	}
 }
