@@ -1,11 +1,15 @@
 package volumetopology
 
 import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
 // TestCandidatesWithoutFullZones: when a shared disk is attached to the
@@ -78,5 +82,62 @@ func TestCandidatesWithoutFullZones(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+var candidateSeeds = flag.Int("candidate-seeds", 200, "random cluster states TestCandidatesKeepEveryNodeThatCanPass tries")
+
+// TestCandidatesKeepEveryNodeThatCanPass: PreFilter's candidate list is a
+// shortcut, never a rule. In random clusters (shared and single-attach
+// disks, bound and unbound, classes with one or two zoneId zones, regional
+// types and allowedTopologies, nodes without a zone or labelled with one
+// key only, holders and VolumeAttachments), every node left out fails a
+// rule of Filter's as UnschedulableAndUnresolvable, which evicting pods
+// there cannot change; and a list is never empty. Run with -candidate-seeds for more.
+func TestCandidatesKeepEveryNodeThatCanPass(t *testing.T) {
+	narrowed := map[bool]int{} // by whether the pod has a shared disk
+	for seed := range uint64(*candidateSeeds) {
+		c, pod, args := randomCluster(rand.New(rand.NewPCG(seed, 11)))
+		pl, snap := c.setup(t, args)
+		o := run(t, pl, snap, pod)
+		if !o.preFilter.IsSuccess() || o.result == nil {
+			continue
+		}
+		s, err := getState(o.state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		narrowed[len(s.disks) > 0]++
+		if o.result.NodeNames.Len() == 0 {
+			t.Errorf("seed %d: PreFilter narrowed to no node", seed)
+		}
+		nodes, _ := snap.NodeInfos().List()
+		for _, ni := range nodes {
+			name := ni.Node().Name
+			if o.result.NodeNames.Has(name) {
+				continue
+			}
+			// Some rule other than the holder's must reject the node:
+			// Filter may name the holder first, but evicting it would not
+			// make the node fit.
+			var final []Verdict
+			pl.evaluate(s, ni, func(v Verdict) bool {
+				if v.Reason != "" && v.Code == fwk.UnschedulableAndUnresolvable {
+					final = append(final, v)
+				}
+				return true
+			})
+			if len(final) == 0 {
+				why := "it fits"
+				if st := o.filter[name]; st != nil {
+					why = fmt.Sprintf("%q, which evicting pods there can change", st.Message())
+				}
+				t.Errorf("seed %d: node %s was left out of the candidates, but Filter says %s", seed, name, why)
+			}
+		}
+	}
+	// The test must see both kinds of narrowing to mean anything.
+	if *candidateSeeds >= 100 && (narrowed[true] == 0 || narrowed[false] == 0) {
+		t.Errorf("narrowed lists: %d for pods with shared disks, %d for pods without; want some of each", narrowed[true], narrowed[false])
 	}
 }

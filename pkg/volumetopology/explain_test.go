@@ -112,8 +112,9 @@ func TestExplainAgreesWithFilter(t *testing.T) {
 }
 
 // randomCluster builds a small cluster with shared and single-attach disks,
-// bound and unbound, holders and VolumeAttachments, and a pod using some of
-// its claims.
+// bound and unbound (classes with one or two zoneId zones, a regional type or
+// allowedTopologies), nodes with both zone labels, one or none, holders and
+// VolumeAttachments, and a pod using some of its claims.
 func randomCluster(r *rand.Rand) (cluster, *v1.Pod, *config.VolumeTopologyArgs) {
 	args := DefaultArgs()
 	args.MaxNodesPerZone = int32(1 + r.IntN(3))
@@ -127,14 +128,32 @@ func randomCluster(r *rand.Rand) (cluster, *v1.Pod, *config.VolumeTopologyArgs) 
 		}
 		c.nodes = append(c.nodes, zoneNode(fmt.Sprintf("n%d", i), zone, typ))
 	}
+	// Nodes without a zone, or with the standard zone label only.
+	for i := range r.IntN(3) {
+		typ := []string{plainType, nvmeType}[r.IntN(2)]
+		name := fmt.Sprintf("x%d", i)
+		if r.IntN(2) == 0 {
+			c.nodes = append(c.nodes, makeNode(name, v1.LabelInstanceTypeStable, typ))
+		} else {
+			c.nodes = append(c.nodes, makeNode(name, v1.LabelTopologyZone, zones[r.IntN(3)], v1.LabelInstanceTypeStable, typ))
+		}
+	}
+	topo := wffcClass("topo", map[string]string{"type": "cloud_essd"})
+	topo.AllowedTopologies = []v1.TopologySelectorTerm{{MatchLabelExpressions: []v1.TopologySelectorLabelRequirement{
+		{Key: disk.LabelDriverZone, Values: []string{zones[r.IntN(3)], zones[r.IntN(3)]}},
+	}}}
 	c.objs = append(c.objs,
 		wffcClass("shared", map[string]string{"type": "cloud_essd", "multiAttach": "true"}),
-		wffcClass("zoned", map[string]string{"type": "cloud_essd", "zoneId": zones[r.IntN(3)]}))
+		wffcClass("zoned", map[string]string{"type": "cloud_essd", "zoneId": zones[r.IntN(3)]}),
+		wffcClass("two-zones", map[string]string{"type": "cloud_essd", "zoneId": zoneA + "," + zoneB}),
+		wffcClass("regional", map[string]string{"type": disk.CategoryRegional + ",cloud_essd", "zoneId": zones[r.IntN(3)]}),
+		topo)
+	singleClasses := []string{"zoned", "two-zones", "regional", "topo"}
 	var claims []string
 	for i := range 1 + r.IntN(4) {
 		name := fmt.Sprintf("c%d", i)
 		shared := r.IntN(2) == 0
-		class := "zoned"
+		class := singleClasses[r.IntN(len(singleClasses))]
 		if shared {
 			class = "shared"
 		}

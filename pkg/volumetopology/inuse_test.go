@@ -114,12 +114,16 @@ func TestReadWriteOnceInUse(t *testing.T) {
 			pods: []*v1.Pod{terminating(makePod("old", "a2", "data"))},
 			pod:  makePod("new", "", "data"),
 			want: map[string]*fwk.Status{"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1")},
+			// Nodes of the disk's zone: the others fail its zone rule.
+			candidates: []string{"a1", "a2", "a3"},
 		},
 		{
 			name: "the only user has terminated",
 			pods: []*v1.Pod{inPhase(makePod("job", "a2", "data"), v1.PodSucceeded)},
 			pod:  makePod("new", "", "data"),
 			want: map[string]*fwk.Status{"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1")},
+			// Nodes of the disk's zone: the others fail its zone rule.
+			candidates: []string{"a1", "a2", "a3"},
 		},
 		{
 			name:       "a terminating user and a running one: the running one counts",
@@ -133,12 +137,16 @@ func TestReadWriteOnceInUse(t *testing.T) {
 			pods: []*v1.Pod{makePod("old", "a2", "other")},
 			pod:  makePod("new", "", "data"),
 			want: map[string]*fwk.Status{"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1")},
+			// Nodes of the disk's zone: the others fail its zone rule.
+			candidates: []string{"a1", "a2", "a3"},
 		},
 		{
 			name: "ReadWriteOncePod is VolumeRestrictions' business",
 			pods: []*v1.Pod{makePod("old", "a2", "solo")},
 			pod:  makePod("new", "", "solo"),
 			want: map[string]*fwk.Status{"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-3")},
+			// Nodes of the disk's zone: the others fail its zone rule.
+			candidates: []string{"a1", "a2", "a3"},
 		},
 		{
 			name: "the rule turned off",
@@ -146,6 +154,8 @@ func TestReadWriteOnceInUse(t *testing.T) {
 			pod:  makePod("new", "", "data"),
 			args: func(pl *VolumeTopology) { pl.args.EnforceReadWriteOnce = false },
 			want: map[string]*fwk.Status{"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1")},
+			// Nodes of the disk's zone: the others fail its zone rule.
+			candidates: []string{"a1", "a2", "a3"},
 		},
 		{
 			name: "a shared disk's users are the holder rule's, not this one's",
@@ -168,6 +178,8 @@ func TestReadWriteOnceInUse(t *testing.T) {
 				"a3": unresolvable(ErrReasonInUse, "d-1", "default/x", "a1"),
 				"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1"),
 			},
+			// Nodes of the disk's zone: the others fail its zone rule.
+			candidates: []string{"a1", "a2", "a3"},
 		},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,8 @@ package volumetopology
 
 import (
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -13,17 +15,19 @@ import (
 )
 
 // nodeIndex holds the facts read from each node's labels and, per zone, the
-// NVMe-capable nodes. Node informer events keep it current (and the node
+// nodes and the NVMe-capable nodes. Node informer events keep it current (and the node
 // queueing hint feeds it the event's node before a pod is retried, so a retry
 // never runs on an index older than the event that caused it). Filter reads a
 // node's facts with one map look-up and re-reads labels only when the
 // scheduler's snapshot holds another object than the index, so a decision is
 // always based on the snapshot's labels.
 //
-// The per-zone sets are copy-on-write once published: a set nvmeNodes has
+// The per-zone sets are copy-on-write once published: a set candidates has
 // handed out is never changed, so PreFilter can hand it to the scheduler as
 // its PreFilterResult. A set nobody holds yet is changed in place, so adding
-// N nodes (an informer's first list) costs O(N), not a copy per node.
+// N nodes (an informer's first list) costs O(N), not a copy per node. The
+// union of several zones' sets is built once and kept until a node enters or
+// leaves one of the sets.
 //
 // Each set also maps its names to the nodes' slots, which PreFilter keeps for
 // Filter: a slot always holds the index's current entry of its node, so one
@@ -43,6 +47,10 @@ type nodeIndex struct {
 	byName  map[string]*nodeSlot // the slot of each node the index holds
 	nvme    map[string]*nodeSet  // zone -> NVMe-capable nodes
 	nvmeAll *nodeSet
+	zonal   map[string]*nodeSet // zone -> nodes; "" holds the nodes without a zone
+	// unions are the published unions of several zones' sets, by
+	// unionKey; cleared whenever a node enters or leaves a set.
+	unions map[string]*nodeSet
 }
 
 // nodeSlot holds the index's entry of one node name while the index knows
@@ -113,7 +121,14 @@ func slotFacts(slots map[string]*nodeSlot, node *v1.Node) *disk.NodeFacts {
 }
 
 func newNodeIndex(c *disk.NodeClassifier) *nodeIndex {
-	return &nodeIndex{classifier: c, byName: map[string]*nodeSlot{}, nvme: map[string]*nodeSet{}, nvmeAll: newNodeSet()}
+	return &nodeIndex{
+		classifier: c,
+		byName:     map[string]*nodeSlot{},
+		nvme:       map[string]*nodeSet{},
+		nvmeAll:    newNodeSet(),
+		zonal:      map[string]*nodeSet{},
+		unions:     map[string]*nodeSet{},
+	}
 }
 
 // handler keeps the index current from a node informer.
@@ -195,6 +210,12 @@ func (x *nodeIndex) store(ne *nodeEntry) {
 	if old != nil && old.node != node {
 		x.facts.Delete(old.node)
 	}
+	if old == nil || old.facts.Zone != ne.facts.Zone {
+		if old != nil {
+			x.setZonal(old.facts.Zone, node.Name, nil)
+		}
+		x.setZonal(ne.facts.Zone, node.Name, slot)
+	}
 	if old == nil || old.facts.Zone != ne.facts.Zone || old.facts.NVMe != ne.facts.NVMe {
 		if old != nil && old.facts.NVMe {
 			x.setNVMe(old.facts.Zone, node.Name, nil)
@@ -218,17 +239,26 @@ func (x *nodeIndex) remove(name string) {
 	// readers to the index, which no longer knows the node.
 	slot.entry.Store(nil)
 	x.facts.Delete(old.node)
+	x.setZonal(old.facts.Zone, name, nil)
 	if old.facts.NVMe {
 		x.setNVMe(old.facts.Zone, name, nil)
 	}
 }
 
 // setNVMe adds a node (slot non-nil) to, or removes it (slot nil) from, the
-// sets of its zone and of every zone (copying those already handed out).
-// Called with mu held.
+// NVMe sets of its zone and of every zone (copying those already handed
+// out). Called with mu held.
 func (x *nodeIndex) setNVMe(zone, name string, slot *nodeSlot) {
 	x.nvme[zone] = x.nvme[zone].edit(name, slot)
 	x.nvmeAll = x.nvmeAll.edit(name, slot)
+	clear(x.unions)
+}
+
+// setZonal adds a node to, or removes it from, the set of its zone. Called
+// with mu held.
+func (x *nodeIndex) setZonal(zone, name string, slot *nodeSlot) {
+	x.zonal[zone] = x.zonal[zone].edit(name, slot)
+	clear(x.unions)
 }
 
 // zoneOf returns the zone of the node of that name the index holds, and
@@ -249,28 +279,75 @@ func (x *nodeIndex) nvmeNodes(zones []string, all bool) sets.Set[string] {
 	return names
 }
 
-// nvmeCandidates returns what nvmeNodes does and the nodes' slots when the
-// names are one set of the index (every zone, or a single zone); several
-// zones get a new set of names and no slots. Neither result may be modified.
+// nvmeCandidates returns the NVMe-capable nodes of the zones, or of every
+// zone when all is set, and their slots. Neither result may be modified.
 func (x *nodeIndex) nvmeCandidates(zones []string, all bool) (sets.Set[string], map[string]*nodeSlot) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
 	if all {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
 		return x.nvmeAll.publish()
 	}
+	return x.candidates(zones, true)
+}
+
+// zoneCandidates returns the nodes of the zones and their slots. Neither
+// result may be modified.
+func (x *nodeIndex) zoneCandidates(zones []string) (sets.Set[string], map[string]*nodeSlot) {
+	return x.candidates(zones, false)
+}
+
+// candidates returns the nodes of the zones (the NVMe-capable ones only
+// when nvme is set) and their slots: a zone's own set, or the union of
+// several, built on first use and kept until a node enters or leaves one of
+// the index's sets.
+func (x *nodeIndex) candidates(zones []string, nvme bool) (sets.Set[string], map[string]*nodeSlot) {
+	perZone := x.zonal
+	if nvme {
+		perZone = x.nvme
+	}
+	x.mu.RLock()
 	if len(zones) == 1 {
-		if s := x.nvme[zones[0]]; s != nil {
+		defer x.mu.RUnlock()
+		if s := perZone[zones[0]]; s != nil {
 			return s.publish()
 		}
 		return sets.New[string](), nil
 	}
-	out := sets.New[string]()
+	key := unionKey(zones, nvme)
+	if u := x.unions[key]; u != nil {
+		x.mu.RUnlock()
+		return u.names, u.slots
+	}
+	x.mu.RUnlock()
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if u := x.unions[key]; u != nil {
+		return u.names, u.slots
+	}
+	u := newNodeSet()
 	for _, z := range zones {
-		if s := x.nvme[z]; s != nil {
-			out = out.Union(s.names)
+		if s := perZone[z]; s != nil {
+			for name, slot := range s.slots {
+				u.names.Insert(name)
+				u.slots[name] = slot
+			}
 		}
 	}
-	return out, nil
+	x.unions[key] = u
+	return u.names, u.slots
+}
+
+// unionKey names a union of zones' sets, whatever the zones' order.
+func unionKey(zones []string, nvme bool) string {
+	sorted := slices.Clone(zones)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	key := strings.Join(sorted, "\x00")
+	if nvme {
+		return "nvme\x00" + key
+	}
+	return "all\x00" + key
 }
 
 // nvmeCounts returns how many NVMe-capable nodes each zone has.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -94,8 +95,10 @@ var slotSeed = flag.Int64("slots.seed", 1, "first seed of TestNodeIndexSlotsMatc
 // updates that change neither, removals and returns) and a scheduler
 // snapshot that lags the index by a few events, every object the snapshot
 // may hold must get from factsOf exactly the facts of its own labels, and
-// a slot must serve the index's current object of every NVMe-capable node
-// of the set (or the look-up saves nothing).
+// a slot must serve the index's current object of every node of a set (or
+// the look-up saves nothing). The sets of one or several zones, all nodes or
+// NVMe-capable ones, must hold exactly the nodes the labels put there, and a
+// set once handed out must never change.
 func TestNodeIndexSlotsMatchLabels(t *testing.T) {
 	zones := []string{zoneA, zoneB, zoneC}
 	for seed := *slotSeed; seed < *slotSeed+20; seed++ {
@@ -107,6 +110,8 @@ func TestNodeIndexSlotsMatchLabels(t *testing.T) {
 			current := map[string]*v1.Node{} // what the index holds
 			var seen []*v1.Node              // the objects a lagging snapshot may hold
 			var handed []*stateData          // slots of the last sets handed out
+			type frozen struct{ set, was sets.Set[string] }
+			var handedOut []frozen // sets handed out, with their contents then
 			for step := 0; step < 300; step++ {
 				name := names[rnd.Intn(len(names))]
 				switch op := rnd.Intn(10); {
@@ -145,13 +150,33 @@ func TestNodeIndexSlotsMatchLabels(t *testing.T) {
 						}
 					}
 				}
-				for _, zs := range [][]string{{zoneA}, {zoneB}, {zoneC}} {
-					set, slots := x.nvmeCandidates(zs, false)
-					for name := range set {
-						if slotFacts(slots, current[name]) == nil {
-							t.Fatalf("step %d: the slot of NVMe node %s in zone %s does not serve its current object", step, name, zs[0])
+				for _, zs := range [][]string{{zoneA}, {zoneB}, {zoneC}, {zoneA, zoneB}, {zoneC, zoneA}, {zoneA, zoneB, zoneC}} {
+					for _, nvme := range []bool{true, false} {
+						set, slots := x.candidates(zs, nvme)
+						want := sets.New[string]()
+						for name, n := range current {
+							if f := x.classifier.Describe(n.Labels); slices.Contains(zs, f.Zone) && (f.NVMe || !nvme) {
+								want.Insert(name)
+							}
 						}
+						if !set.Equal(want) {
+							t.Fatalf("step %d: candidates(%v, nvme=%v) = %v, want %v", step, zs, nvme, sets.List(set), sets.List(want))
+						}
+						for name := range set {
+							if slotFacts(slots, current[name]) == nil {
+								t.Fatalf("step %d: the slot of node %s in candidates(%v, nvme=%v) does not serve its current object", step, name, zs, nvme)
+							}
+						}
+						handedOut = append(handedOut, frozen{set, set.Clone()})
 					}
+				}
+				for _, h := range handedOut {
+					if !h.set.Equal(h.was) {
+						t.Fatalf("step %d: a handed-out set changed from %v to %v", step, sets.List(h.was), sets.List(h.set))
+					}
+				}
+				if len(handedOut) > 48 {
+					handedOut = handedOut[len(handedOut)-48:]
 				}
 			}
 		})

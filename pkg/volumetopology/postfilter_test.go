@@ -3,6 +3,7 @@ package volumetopology
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,4 +196,38 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// TestPostFilterExplainsZoneNarrowing: a pod without shared disks whose
+// single-attach disks are in zone a gets only zone a's nodes to evaluate;
+// when none fits, the nodes of other zones are named with the disk's zone,
+// not with the scheduler's "didn't satisfy plugin(s)".
+func TestPostFilterExplainsZoneNarrowing(t *testing.T) {
+	c := singleAttachCluster()
+	c.nodes = append(c.nodes, zoneNode("b2", zoneB, plainType))
+	c.pods = []*v1.Pod{makePod("x", "a1", "data"), makePod("y", "a2", "other")}
+	pl, snap := c.setup(t, nil)
+	nodes, _ := snap.NodeInfos().List()
+	pod := makePod("new", "", "data", "other")
+	if o := run(t, pl, snap, pod); o.result == nil || !o.result.NodeNames.Equal(setOf("a1", "a2", "a3")) {
+		t.Fatalf("candidates = %v, want zone %s's nodes", o.result, zoneA)
+	}
+	m, msg := schedule(t, pl, nodes, pod)
+	want := map[string]*fwk.Status{
+		"a1": unresolvable(ErrReasonInUse, "d-2", "default/y", "a2").WithPlugin(Name),
+		"a2": unresolvable(ErrReasonInUse, "d-1", "default/x", "a1").WithPlugin(Name),
+		"a3": unresolvable(ErrReasonInUse, "d-1", "default/x", "a1").WithPlugin(Name),
+		"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1").WithPlugin(Name),
+		"b2": unresolvable(ErrReasonDiskZone, zoneA, "d-1").WithPlugin(Name),
+	}
+	got := map[string]*fwk.Status{}
+	for _, ni := range nodes {
+		got[ni.Node().Name] = m.Get(ni.Node().Name)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("node statuses (-want,+got):\n%s", diff)
+	}
+	if strings.Contains(msg, "didn't satisfy") {
+		t.Errorf("message %q still has the scheduler's generic reason", msg)
+	}
 }

@@ -20,7 +20,8 @@ import (
 // PreFilter resolves the pod's managed claims once. A pod without one is not
 // ours and gets Skip. For shared disks it counts, per zone, the nodes each
 // disk is attached to (pods, assumed pods and VolumeAttachments) and narrows
-// the nodes to evaluate to the NVMe-capable ones in the disks' zones.
+// the nodes to evaluate to the NVMe-capable ones in the disks' zones; for
+// other disks to the nodes of the zones they pin.
 func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	if !hasClaimVolume(pod) {
 		return nil, skip
@@ -48,6 +49,8 @@ func (pl *VolumeTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod 
 		if result, err = pl.preFilterShared(s, pod, claims, nodes); err != nil {
 			return nil, fwk.AsStatus(err)
 		}
+	} else {
+		result = pl.preFilterZonal(s, len(nodes))
 	}
 	if pl.args.EnforceReadWriteOnce {
 		if s.inUse, err = pl.disksInUse(pod, claims, nodes); err != nil {
@@ -292,12 +295,11 @@ func typeReason(defaults bool) string {
 	return ErrReasonDiskType
 }
 
-// preFilterShared builds the shared disks' attach counts in one pass over the
-// snapshot, the candidate nodes, and the zone scores.
-func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []disk.Claim, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, error) {
-	// Zones every shared-disk candidate must be in, when the claims pin them.
-	var pins []string
-	pinned := false
+// pinnedZones returns the zones every node that passes the claims' zone
+// rules is in, and whether the claims pin any (a bound volume's zones, an
+// unbound claim's selected node, allowedTopologies and zoneId). A node
+// outside them fails Filter's zone rule of some claim.
+func pinnedZones(claims []claimRule) (pins []string, pinned bool) {
 	pin := func(zones []string) {
 		if !pinned {
 			pins, pinned = slices.Clone(zones), true
@@ -305,28 +307,58 @@ func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []di
 		}
 		pins = slices.DeleteFunc(pins, func(z string) bool { return !slices.Contains(zones, z) })
 	}
+	for i := range claims {
+		r := &claims[i]
+		if r.bound {
+			if zones, ok := r.topology.ZoneSet(); ok {
+				pin(zones)
+			}
+			continue
+		}
+		if r.pinZone != "" {
+			pin([]string{r.pinZone})
+		}
+		if zones, ok := r.class.Allowed.ZoneSet(); ok {
+			pin(zones)
+		}
+		// zoneId binds unless a type the node may get is regional.
+		if r.class.ZoneIDs != nil && !r.class.MayBeRegional() {
+			pin(r.class.ZoneIDs)
+		}
+	}
+	return pins, pinned
+}
+
+// preFilterZonal narrows the nodes to evaluate for a pod without shared
+// disks to the nodes of the zones its claims pin: kube-scheduler would
+// otherwise filter nodes of other zones, with every plugin, until it found
+// its percentage of feasible ones, and VolumeTopology's Filter (or
+// VolumeBinding's) would reject each. Like preFilterShared it never narrows
+// to nothing, and not before the node index has seen every node.
+func (pl *VolumeTopology) preFilterZonal(s *stateData, nodes int) *fwk.PreFilterResult {
+	pins, pinned := pinnedZones(s.claims)
+	if !pinned || !pl.nodesSynced() {
+		return nil
+	}
+	candidates, slots := pl.nodes.zoneCandidates(pins)
+	if candidates.Len() == 0 || candidates.Len() >= nodes {
+		return nil
+	}
+	s.slots = slots
+	return &fwk.PreFilterResult{NodeNames: candidates}
+}
+
+// preFilterShared builds the shared disks' attach counts in one pass over the
+// snapshot, the candidate nodes, and the zone scores.
+func (pl *VolumeTopology) preFilterShared(s *stateData, pod *v1.Pod, claims []disk.Claim, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, error) {
+	// Zones every shared-disk candidate must be in, when the claims pin them.
+	pins, pinned := pinnedZones(s.claims)
 	// Zones an unbound shared claim may be created in, for the score.
 	var scoreZones []string
 	scoreAny, scoring := false, false
 
 	for i := range claims {
 		c, r := &claims[i], &s.claims[i]
-		if r.bound {
-			if zones, ok := r.topology.ZoneSet(); ok {
-				pin(zones)
-			}
-		} else {
-			if r.pinZone != "" {
-				pin([]string{r.pinZone})
-			}
-			if zones, ok := r.class.Allowed.ZoneSet(); ok {
-				pin(zones)
-			}
-			// zoneId binds unless a type the node may get is regional.
-			if r.class.ZoneIDs != nil && !r.class.MayBeRegional() {
-				pin(r.class.ZoneIDs)
-			}
-		}
 		if !c.MultiAttach {
 			continue
 		}
