@@ -4,12 +4,22 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
+	schedulerapi "k8s.io/kubernetes/pkg/scheduler/apis/config"
+	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
+	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+	"k8s.io/utils/ptr"
+
+	"github.com/volume-topology/volume-topology-scheduler/pkg/disk"
 )
 
 // TestCandidatesWithoutFullZones: when a shared disk is attached to the
@@ -139,5 +149,102 @@ func TestCandidatesKeepEveryNodeThatCanPass(t *testing.T) {
 	// The test must see both kinds of narrowing to mean anything.
 	if *candidateSeeds >= 100 && (narrowed[true] == 0 || narrowed[false] == 0) {
 		t.Errorf("narrowed lists: %d for pods with shared disks, %d for pods without; want some of each", narrowed[true], narrowed[false])
+	}
+}
+
+func TestFeasibleToFind(t *testing.T) {
+	pct := func(p int32) *int32 { return &p }
+	tests := []struct {
+		percentage *int32
+		n, want    int
+	}{
+		{nil, 0, 0},
+		{nil, 99, 99}, // fewer than 100: every node
+		{nil, 100, 100},
+		{nil, 167, 100}, // 48% is 80: at least 100
+		{nil, 500, 230}, // 46%
+		{nil, 1667, 616},
+		{nil, 3333, 799},
+		{nil, 5000, 500},  // 10%
+		{nil, 15000, 750}, // at least 5%
+		{pct(0), 5000, 500},
+		{pct(100), 5000, 5000},
+		{pct(30), 1667, 500},
+		{pct(1), 5000, 100},
+	}
+	for _, tc := range tests {
+		if got := feasibleToFind(tc.percentage, tc.n); got != tc.want {
+			p := "nil"
+			if tc.percentage != nil {
+				p = fmt.Sprint(*tc.percentage)
+			}
+			t.Errorf("feasibleToFind(%s, %d) = %d, want %d", p, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestZonalNarrowingScoresNoFewerNodes: a single-attach disk in zone a. The
+// list of zone a's nodes is handed over only when the scheduler, given it,
+// still looks for at least as many feasible nodes as it finds without it:
+// always when a zone has fewer than 100 nodes; not at 450 nodes in three
+// zones (it would look for 100 of zone a's 150 instead of all 150); and
+// always with percentageOfNodesToScore 100.
+func TestZonalNarrowingScoresNoFewerNodes(t *testing.T) {
+	pct := func(p int32) *int32 { return &p }
+	tests := []struct {
+		name       string
+		perZone    int
+		percentage *int32
+		narrowed   bool
+	}{
+		{name: "30 nodes", perZone: 10, narrowed: true},
+		{name: "450 nodes", perZone: 150, narrowed: false},
+		{name: "450 nodes, percentageOfNodesToScore 100", perZone: 150, percentage: pct(100), narrowed: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cluster{objs: []runtime.Object{
+				boundTo(makeClaim("data", "", v1.ReadWriteOnce), "pv-1"),
+				diskPV("pv-1", "d-1", "data", false, disk.LabelDriverZone, zoneA),
+			}}
+			for _, z := range []string{zoneA, zoneB, zoneC} {
+				for i := range tc.perZone {
+					c.nodes = append(c.nodes, zoneNode(fmt.Sprintf("%s-%d", z, i), z, plainType))
+				}
+			}
+			pl, snap := c.setup(t, nil)
+			pl.percentage = tc.percentage
+			o := run(t, pl, snap, makePod("p", "", "data"))
+			if !o.preFilter.IsSuccess() {
+				t.Fatal(o.preFilter)
+			}
+			if got := o.result != nil; got != tc.narrowed {
+				t.Fatalf("narrowed = %v (%v), want %v", got, o.result, tc.narrowed)
+			}
+			if tc.narrowed && o.result.NodeNames.Len() != tc.perZone {
+				t.Errorf("candidates = %d nodes, want zone %s's %d", o.result.NodeNames.Len(), zoneA, tc.perZone)
+			}
+		})
+	}
+}
+
+// TestPercentageFromProfile: the plugin reads the percentageOfNodesToScore
+// of the profile it runs in.
+func TestPercentageFromProfile(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	for _, want := range []*int32{nil, ptr.To[int32](70)} {
+		factory := informers.NewSharedInformerFactory(fake.NewClientset(), 0)
+		fh, err := frameworkruntime.NewFramework(ctx, nil, &schedulerapi.KubeSchedulerProfile{SchedulerName: "p", PercentageOfNodesToScore: want},
+			frameworkruntime.WithSnapshotSharedLister(cache.NewEmptySnapshot()), frameworkruntime.WithInformerFactory(factory))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(ctx, nil, fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.(*VolumeTopology).percentage; !reflect.DeepEqual(got, want) {
+			t.Errorf("percentage = %v, want %v", got, want)
+		}
 	}
 }

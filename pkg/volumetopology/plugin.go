@@ -56,6 +56,12 @@ type VolumeTopology struct {
 	podIndexer  cache.Indexer
 	assumed     *assumedPods
 	scanHolders bool
+
+	// percentage is the profile's percentageOfNodesToScore (nil: not set,
+	// and kube-scheduler's default, adaptive, is assumed), for deciding
+	// whether a zone's nodes are worth handing the scheduler as the list
+	// to evaluate (see preFilterZonal).
+	percentage *int32
 }
 
 var (
@@ -112,6 +118,9 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	}
 	if hasNominator(h) {
 		pl.nominator = h.NominatedPodsForNode
+	}
+	if p, ok := h.(interface{ PercentageOfNodesToScore() *int32 }); ok {
+		pl.percentage = p.PercentageOfNodesToScore()
 	}
 	reg, err := factory.Core().V1().Nodes().Informer().AddEventHandler(pl.nodes.handler())
 	if err != nil {
