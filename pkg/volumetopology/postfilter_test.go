@@ -86,13 +86,7 @@ func TestPostFilterExplainsEveryNode(t *testing.T) {
 		"b0": unresolvable(ErrReasonDiskZone, zoneA, "d-1").WithPlugin(Name),
 		"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1").WithPlugin(Name),
 	}
-	got := map[string]*fwk.Status{}
-	for _, ni := range nodes {
-		got[ni.Node().Name] = m.Get(ni.Node().Name)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("node statuses (-want,+got):\n%s", diff)
-	}
+	checkStatuses(t, want, m, nodes)
 	wantMsg := "0/6 nodes are available: " +
 		"1 node(s) cannot take shared disk: disk d-1 is attached to 2 nodes in zone cn-a (limit 2), " +
 		"1 node(s) do not support NVMe multi-attach, required by shared disk d-1, " +
@@ -220,14 +214,20 @@ func TestPostFilterExplainsZoneNarrowing(t *testing.T) {
 		"b1": unresolvable(ErrReasonDiskZone, zoneA, "d-1").WithPlugin(Name),
 		"b2": unresolvable(ErrReasonDiskZone, zoneA, "d-1").WithPlugin(Name),
 	}
+	checkStatuses(t, want, m, nodes)
+	if strings.Contains(msg, "didn't satisfy") {
+		t.Errorf("message %q still has the scheduler's generic reason", msg)
+	}
+}
+
+// checkStatuses compares every node's status after PostFilter with want.
+func checkStatuses(t *testing.T, want map[string]*fwk.Status, m *framework.NodeToStatus, nodes []fwk.NodeInfo) {
+	t.Helper()
 	got := map[string]*fwk.Status{}
 	for _, ni := range nodes {
 		got[ni.Node().Name] = m.Get(ni.Node().Name)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("node statuses (-want,+got):\n%s", diff)
-	}
-	if strings.Contains(msg, "didn't satisfy") {
-		t.Errorf("message %q still has the scheduler's generic reason", msg)
 	}
 }
