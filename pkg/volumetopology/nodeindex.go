@@ -15,9 +15,10 @@ import (
 )
 
 // nodeIndex holds the facts read from each node's labels and, per zone, the
-// nodes and the NVMe-capable nodes. Node informer events keep it current (and the node
-// queueing hint feeds it the event's node before a pod is retried, so a retry
-// never runs on an index older than the event that caused it). Filter reads a
+// nodes and the NVMe-capable nodes. Node informer events keep it current
+// (and the node queueing hint feeds it the event's node before a pod is
+// retried, so a retry never runs on an index older than the event that
+// caused it). Filter reads a
 // node's facts with one map look-up and re-reads labels only when the
 // scheduler's snapshot holds another object than the index, so a decision is
 // always based on the snapshot's labels.
@@ -301,11 +302,8 @@ func (x *nodeIndex) zoneCandidates(zones []string) (sets.Set[string], map[string
 // several, built on first use and kept until a node enters or leaves one of
 // the index's sets.
 func (x *nodeIndex) candidates(zones []string, nvme bool) (sets.Set[string], map[string]*nodeSlot) {
-	perZone := x.zonal
-	if nvme {
-		perZone = x.nvme
-	}
 	x.mu.RLock()
+	perZone := x.perZone(nvme)
 	if len(zones) == 1 {
 		defer x.mu.RUnlock()
 		if s := perZone[zones[0]]; s != nil {
@@ -336,6 +334,29 @@ func (x *nodeIndex) candidates(zones []string, nvme bool) (sets.Set[string], map
 	}
 	x.unions[key] = u
 	return u.names, u.slots
+}
+
+// zoneSize returns how many nodes the zones hold, without handing out a set
+// (a set handed out is copied on the next node event).
+func (x *nodeIndex) zoneSize(zones []string) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := 0
+	for i, z := range zones {
+		if s := x.zonal[z]; s != nil && !slices.Contains(zones[:i], z) {
+			n += s.names.Len()
+		}
+	}
+	return n
+}
+
+// perZone returns the per-zone sets of every node or of the NVMe-capable
+// ones. Called with mu held.
+func (x *nodeIndex) perZone(nvme bool) map[string]*nodeSet {
+	if nvme {
+		return x.nvme
+	}
+	return x.zonal
 }
 
 // unionKey names a union of zones' sets, whatever the zones' order.

@@ -162,6 +162,9 @@ func TestNodeIndexSlotsMatchLabels(t *testing.T) {
 						if !set.Equal(want) {
 							t.Fatalf("step %d: candidates(%v, nvme=%v) = %v, want %v", step, zs, nvme, sets.List(set), sets.List(want))
 						}
+						if got := x.zoneSize(append(zs, zs[0])); !nvme && got != want.Len() {
+							t.Fatalf("step %d: zoneSize(%v and a repeat) = %d, want %d", step, zs, got, want.Len())
+						}
 						for name := range set {
 							if slotFacts(slots, current[name]) == nil {
 								t.Fatalf("step %d: the slot of node %s in candidates(%v, nvme=%v) does not serve its current object", step, name, zs, nvme)

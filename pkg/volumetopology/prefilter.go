@@ -348,12 +348,15 @@ func (pl *VolumeTopology) preFilterZonal(s *stateData, nodes int) *fwk.PreFilter
 	if !pinned || !pl.nodesSynced() {
 		return nil
 	}
-	candidates, slots := pl.nodes.zoneCandidates(pins)
-	n := candidates.Len()
+	n := pl.nodes.zoneSize(pins)
 	if n == 0 || n >= nodes {
 		return nil
 	}
 	if feasibleToFind(pl.percentage, n) < min(feasibleToFind(pl.percentage, nodes), n) {
+		return nil
+	}
+	candidates, slots := pl.nodes.zoneCandidates(pins)
+	if candidates.Len() == 0 {
 		return nil
 	}
 	s.slots = slots
